@@ -1,0 +1,375 @@
+"""Shared helpers for the benchmark workloads.
+
+* :func:`time_call` -- per-call wall time: min over repeats of the mean of a
+  timed loop whose length is chosen like ``timeit``'s autorange.
+* :func:`optional_import` / :func:`guard` -- peers (jax, autograd, torch) and
+  srcad itself may be missing or broken; a failing column prints a note
+  instead of crashing the run.
+* :func:`print_table` / :func:`print_targets` -- side-by-side tables with
+  ratios against a baseline row.
+* :func:`cold_warm_startup` -- srcad's first-call cost in fresh processes,
+  cold (empty cache dir) and warm (same cache dir again).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+NOT_INSTALLED = "n/a (not installed)"
+
+
+# --------------------------------------------------------------------- timing
+def time_call(
+    fn: Callable,
+    args: Sequence[Any] = (),
+    *,
+    repeat: int = 5,
+    min_time: float = 0.2,
+    budget: float = 6.0,
+) -> float:
+    """Seconds per call of ``fn(*args)``.
+
+    The loop length is picked like ``timeit``'s autorange (the smallest of
+    1, 2, 5, 10, 20, ... loops taking >= ``min_time`` seconds); then the loop
+    is timed ``repeat`` more times (fewer once ``budget`` seconds are spent)
+    and the minimum of the per-call means is returned. The call is compiled
+    into the timeit loop as ``fn(a0, a1, ...)``, so there is no lambda or
+    ``*args`` overhead in the measurement.
+    """
+    names = [f"a{i}" for i in range(len(args))]
+    ns = dict(zip(names, args))
+    ns["fn"] = fn
+    timer = timeit.Timer(f"fn({', '.join(names)})", globals=ns)
+
+    start = time.perf_counter()
+    loops, base = 1, 1
+    while True:
+        for mult in (1, 2, 5):
+            loops = base * mult
+            elapsed = timer.timeit(loops)
+            if elapsed >= min_time:
+                break
+        else:
+            base *= 10
+            continue
+        break
+    best = elapsed / loops
+    for _ in range(repeat):
+        if time.perf_counter() - start > budget:
+            break
+        best = min(best, timer.timeit(loops) / loops)
+    return best
+
+
+def time_once(fn: Callable, *args: Any) -> tuple[float, Any]:
+    """Wall time of a single call (used for compile / first-call times)."""
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+# -------------------------------------------------------- optional components
+def optional_import(name: str):
+    """Return the module, or ``None`` when it cannot be imported."""
+    if name == "jax":
+        # Scalar workloads: stay on CPU and keep jax quiet about accelerators.
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    try:
+        mod = importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - ImportError, but also broken installs
+        return None
+    if name == "jax":
+        mod.config.update("jax_enable_x64", True)
+    return mod
+
+
+def error_note(exc: BaseException) -> str:
+    """One-line description of an exception, for a table cell."""
+    msg = str(exc).strip().splitlines()
+    first = msg[0] if msg else ""
+    if len(first) > 90:
+        first = first[:87] + "..."
+    return f"error: {type(exc).__name__}: {first}" if first else f"error: {type(exc).__name__}"
+
+
+def guard(thunk: Callable[[], Any], *, verbose: bool = False) -> Any:
+    """Run ``thunk``; on any exception return an ``"error: ..."`` string."""
+    try:
+        return thunk()
+    except Exception as exc:  # noqa: BLE001 - we want every failure as a note
+        if verbose or os.environ.get("BENCH_TRACEBACK"):
+            traceback.print_exc()
+        return error_note(exc)
+
+
+def as_floats(values: Iterable[Any]) -> list[float]:
+    """Gradient tuples from any framework -> list of Python floats."""
+    out = []
+    for v in values:
+        if hasattr(v, "detach"):  # torch
+            v = v.detach()
+        if hasattr(v, "item"):
+            v = v.item()
+        out.append(float(v))
+    return out
+
+
+def check_close(got: Iterable[Any], ref: Sequence[float], rtol: float) -> str | None:
+    """``None`` if ``got`` matches ``ref`` to ``rtol`` (relative to the largest
+    reference component), else a note describing the mismatch."""
+    g = as_floats(got)
+    if len(g) != len(ref):
+        return f"wrong: {len(g)} components, expected {len(ref)}"
+    scale = max(abs(r) for r in ref) or 1.0
+    err = max(abs(a - b) / max(abs(b), scale * 1e-3) for a, b in zip(g, ref))
+    if err > rtol:
+        return f"WRONG (rel err {err:.1e} > {rtol:.0e})"
+    return None
+
+
+# ------------------------------------------------------------------ printing
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} us"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_ratio(value: Any, base: Any) -> str:
+    if isinstance(value, float) and isinstance(base, float) and base > 0:
+        r = value / base
+        return f"{r:.2f}x" if r < 100 else f"{r:.0f}x"
+    return ""
+
+
+def print_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[str, dict]],
+    baseline: str,
+    ratio_label: str = "ratio",
+) -> None:
+    """Print rows x columns; each column shows time and ratio vs ``baseline``.
+
+    ``rows`` is a list of ``(label, {column: seconds_or_note})``. Notes longer
+    than a cell become numbered footnotes under the table.
+    """
+    base = dict(rows)[baseline]
+    header = ["implementation"]
+    for col in columns:
+        header += [f"{col} time/call" if col else "time/call", ratio_label]
+    footnotes: list[str] = []
+    body = []
+    for label, cells in rows:
+        line = [label]
+        for col in columns:
+            v = cells.get(col, "n/a")
+            if isinstance(v, float):
+                line += [fmt_time(v), fmt_ratio(v, base.get(col))]
+            else:
+                v = str(v)
+                if len(v) > 22:
+                    footnotes.append(
+                        f"[{len(footnotes) + 1}] {label}" + (f", {col}" if col else "") + f": {v}"
+                    )
+                    v = f"{v.split(':')[0][:12]} [{len(footnotes)}]"
+                line += [v, ""]
+        body.append(line)
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def render(line: list[str]) -> str:
+        return "  ".join(
+            s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(line, widths))
+        ).rstrip()
+
+    rule = "-" * len(render(header))
+    print()
+    print(title)
+    print(rule)
+    print(render(header))
+    print(rule)
+    for line in body:
+        print(render(line))
+    print(rule)
+    print(f"({ratio_label} = time / time of '{baseline}' in the same column)")
+    for note in footnotes:
+        print(note)
+
+
+def verdict(value: Any, limit: float) -> str:
+    if not isinstance(value, float):
+        return "n/a"
+    return "PASS" if value <= limit else "FAIL"
+
+
+def print_targets(targets: Sequence[tuple[str, Any, float, str]]) -> None:
+    """``targets``: ``(description, measured, limit, unit)`` with unit ``"x"``
+    (ratio) or ``"s"`` (seconds); ``measured`` may be a note string."""
+    print("targets:")
+    for desc, value, limit, unit in targets:
+        if isinstance(value, float):
+            shown = f"{value:.2f}x" if unit == "x" else f"{value:.3f} s"
+        else:
+            shown = str(value) if len(str(value)) <= 60 else str(value)[:57] + "..."
+        lim = f"{limit:g}x" if unit == "x" else f"{limit:g} s"
+        print(f"  [{verdict(value, limit):4}] {desc}: {shown} (target <= {lim})")
+
+
+# ------------------------------------------------------- new-process startup
+_STARTUP_SCRIPT = r"""
+import json, sys, time
+spec = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+import srcad
+t1 = time.perf_counter()
+import importlib
+fn = getattr(importlib.import_module(spec["module"]), spec["func"])
+t2 = time.perf_counter()
+g = srcad.grad(fn, argnums=tuple(spec["argnums"]))
+t3 = time.perf_counter()
+out = g(*spec["args"])
+t4 = time.perf_counter()
+g(*spec["args"])
+t5 = time.perf_counter()
+print("SRCAD_STARTUP " + json.dumps({
+    "import_srcad": t1 - t0, "import_workload": t2 - t1, "grad_build": t3 - t2,
+    "first_call": t4 - t2, "second_call": t5 - t4,
+    "value": [float(v) for v in (out if isinstance(out, tuple) else (out,))],
+}))
+"""
+
+
+def startup_in_subprocess(
+    module: str, func: str, argnums: Sequence[int], args: Sequence[Any], cache_dir: str
+) -> dict | str:
+    """Run a fresh interpreter that imports srcad and calls ``srcad.grad(f)``
+    once. Returns the timings (seconds) or an error note.
+
+    ``first_call`` covers ``srcad.grad(f)`` plus the first call (i.e. all the
+    transformation / compilation / cache loading); ``import_srcad`` is the
+    ``import srcad`` statement alone (numpy + numba + srcad).
+    """
+    env = dict(os.environ)
+    env["SRCAD_CACHE_DIR"] = cache_dir
+    env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    spec = json.dumps(
+        {"module": module, "func": func, "argnums": list(argnums), "args": list(args)}
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _STARTUP_SCRIPT, spec],
+            check=False,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    except subprocess.TimeoutExpired:
+        return "error: subprocess timed out (180 s)"
+    for line in proc.stdout.splitlines():
+        if line.startswith("SRCAD_STARTUP "):
+            return json.loads(line[len("SRCAD_STARTUP ") :])
+    tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+    if len(tail) > 100:
+        tail = tail[:97] + "..."
+    return f"error: {tail}"
+
+
+def cold_warm_startup(
+    module: str, func: str, argnums: Sequence[int], args: Sequence[Any]
+) -> tuple[dict | str, dict | str]:
+    """Cold run (fresh empty ``SRCAD_CACHE_DIR``) then warm run (new process,
+    same cache dir). Each is a separate subprocess."""
+    cache_dir = tempfile.mkdtemp(prefix="srcad_bench_cache_")
+    try:
+        cold = startup_in_subprocess(module, func, argnums, args, cache_dir)
+        warm = startup_in_subprocess(module, func, argnums, args, cache_dir)
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    return cold, warm
+
+
+def print_startup(cold: dict | str, warm: dict | str) -> None:
+    """Print the cold/warm startup measurements as a small table."""
+    print("srcad start-up in a new process (srcad.grad(f) + first call; import listed apart):")
+    for name, res in (("cold (empty cache)", cold), ("warm (same cache)", warm)):
+        if isinstance(res, str):
+            print(f"  {name:19}  {res}")
+        else:
+            print(
+                f"  {name:19}  first call {fmt_time(res['first_call']):>9}"
+                f"   import srcad {fmt_time(res['import_srcad']):>9}"
+                f"   second call {fmt_time(res['second_call']):>9}"
+            )
+
+
+def startup_seconds(res: dict | str) -> float | str:
+    return res["first_call"] if isinstance(res, dict) else res
+
+
+# ------------------------------------------------------------ one table cell
+def measure(
+    build: Callable[[], Any],
+    args: Sequence[Any],
+    ref: Sequence[float] | None = None,
+    rtol: float = 1e-8,
+    **timing: Any,
+) -> float | str:
+    """Build an implementation, check it, time it -> seconds per call or a note.
+
+    ``build()`` returns the callable (or a note string such as
+    :data:`NOT_INSTALLED`). The first call (which triggers any JIT
+    compilation) is not timed; its result is compared against ``ref`` (a
+    gradient tuple) to ``rtol`` before timing, and a mismatch is reported
+    instead of a time.
+    """
+    fn = guard(build)
+    if isinstance(fn, str):
+        return fn
+    out = guard(lambda: fn(*args))
+    if isinstance(out, str):
+        return out
+    if ref is not None:
+        bad = guard(lambda: check_close(out, ref, rtol))
+        if bad:
+            return bad
+    return guard(lambda: time_call(fn, args, **timing))
+
+
+def fmt_bytes(n: Any) -> str:
+    if not isinstance(n, (int, float)):
+        return str(n)
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit} ({int(n):,} B)"
+    return f"{int(n)} B"
+
+
+def versions() -> str:
+    """One line naming the interpreter and the installed components."""
+    parts = [f"python {sys.version.split()[0]}"]
+    for name in ("numpy", "numba", "jax", "autograd", "torch"):
+        try:
+            from importlib.metadata import version
+
+            parts.append(f"{name} {version(name)}")
+        except Exception:  # noqa: BLE001 - PackageNotFoundError and friends
+            parts.append(f"{name} -")
+    return ", ".join(parts)

@@ -1,0 +1,403 @@
+"""Reverse mode: IR -> VJP IR (a primal sweep followed by an adjoint sweep, in one function).
+
+Straight-line code: adjoints in reverse op order, accumulated by addition.
+
+Regions (if branches, loop bodies) get adjoint regions: an ``if`` on the same predicate, a
+``for`` running the iterations backwards (a ``while`` counts its iterations in the primal sweep
+and is reversed as a ``for``).  An adjoint region needs some primal values of its region; for
+each such value the planner (``_plan``) either
+
+* recomputes it at the top of the adjoint region, when it is made by cheap ops (cost <= 1) from
+  values that are available there, or
+* tapes it: the primal region pushes it onto a typed stack at its end, the adjoint region pops
+  it at its start.  Expensive results (sin, exp, pow...), loop carries and control-flow results
+  are taped: this is Tapenade's "to be recorded" set with recomputation of cheap values.
+
+Pushes sit at the very end of a region and pops at the very start of its adjoint, so nested
+regions' tapes interleave correctly (LIFO).  ``for`` loops reserve their tape from the trip
+count before they run; pushes in ``while`` loops grow the stack geometrically.
+
+Checkpointing: a ``for`` loop marked for checkpointing is split into segments; the primal
+sweep keeps only each segment's starting carries, and the adjoint sweep re-runs one segment at a
+time with taping, then reverses it.  Tape memory is O(sqrt(n)) for n iterations.
+"""
+from __future__ import annotations
+
+from ..errors import NotDifferentiableError
+from ..ir.core import Builder, Function, Op, Region, Value, clone_op, substitute
+from ..ir.types import I64
+from ..primitives import REGISTRY
+from .activity import varied_values
+
+_CONTROL = ("if", "for", "while")
+
+
+def _bar_name(v: Value) -> str | None:
+    return f"{v.name}.bar" if v.name else None
+
+
+def _stack(t) -> str:
+    return t.dtype
+
+
+class Reverse:
+    def __init__(self, fn: Function, wrt: list[int], checkpoint_all=None):
+        from ..ir.core import clone_function
+        self.fn = clone_function(fn)
+        self.wrt = wrt
+        self.slots = 0
+        self.insert_before: dict[int, list[Op]] = {}
+        _count_while_iterations(self.fn.body)
+        _segment_checkpointed_loops(self.fn.body, checkpoint_all)
+        self.varied = varied_values(self.fn, [self.fn.params[i] for i in wrt])
+
+    # -- driver ------------------------------------------------------------------------------
+
+    def function(self, seeds: list[Value | float | None] | None) -> Function:
+        """Build the VJP function.  ``seeds``: None to take one cotangent parameter per output,
+        else per output a constant seed (1.0 for grad) or None (no cotangent, e.g. aux)."""
+        fn = self.fn
+        adj_region = Region()
+        b = Builder(adj_region)
+        adj: dict[Value, Value] = {}
+        ct_params = []
+        for k, y in enumerate(fn.outputs):
+            if seeds is None:
+                ct = Value(y.type, f"{y.name or 'out'}.bar")
+                ct_params.append(ct)
+            elif seeds[k] is None:
+                continue
+            else:
+                ct = b.const(seeds[k], y.type)
+            if y.type.is_float:
+                self.accumulate(b, adj, y, ct)
+        self.adjoint_ops(fn.body.ops, b, adj)
+        grads = []
+        for i in self.wrt:
+            p = fn.params[i]
+            g = adj.get(p)
+            if g is None:
+                g = b.const(0.0, p.type)
+            grads.append(g)
+        _apply_insertions(fn.body, self.insert_before)
+        body = Region(fn.params + ct_params, fn.body.ops + adj_region.ops,
+                      list(fn.outputs) + grads)
+        arg_names = fn.arg_names + [f"{p.name}_bar" for p in ct_params]
+        out = Function(fn.name + "_vjp", body, arg_names, fn.filename)
+        out.adjoint_ops = {id(op) for op in adj_region.ops}
+        return out
+
+    def accumulate(self, b: Builder, adj: dict, v: Value, c: Value) -> None:
+        if v not in self.varied or c is None:
+            return
+        if c.name is None and not c.is_const:
+            c.name = _bar_name(v)
+        prev = adj.get(v)
+        adj[v] = c if prev is None else b.add(prev, c, name=_bar_name(v))
+
+    # -- adjoints ------------------------------------------------------------------------------
+
+    def adjoint_ops(self, ops: list[Op], b: Builder, adj: dict) -> None:
+        for op in reversed(ops):
+            b.loc = op.loc
+            if op.prim == "if":
+                self.adjoint_if(op, b, adj)
+            elif op.prim == "for":
+                if op.params.get("recompute"):
+                    self.adjoint_for_recompute(op, b, adj)
+                else:
+                    self.adjoint_loop(op, b, adj)
+            elif op.prim == "while":
+                self.adjoint_loop(op, b, adj)
+            elif op.prim in ("push", "pop", "reserve"):
+                raise NotDifferentiableError("reverse mode over a reverse-mode function is not "
+                                             "supported yet", op.loc,
+                                             "use forward-over-reverse (srcad.hessian, hvp)")
+            else:
+                self.adjoint_prim(op, b, adj)
+
+    def adjoint_prim(self, op: Op, b: Builder, adj: dict) -> None:
+        cts = [adj.pop(o, None) for o in op.outputs]
+        if all(c is None for c in cts):
+            return
+        active = [x in self.varied for x in op.inputs]
+        if not any(active):
+            return
+        in_cts = REGISTRY[op.prim].vjp(b, op.inputs, op.outputs, cts, op.params, active)
+        for x, c, a in zip(op.inputs, in_cts, active):
+            if a and c is not None:
+                self.accumulate(b, adj, x, c)
+
+    def adjoint_if(self, op: Op, b: Builder, adj: dict) -> None:
+        cts = [adj.pop(o, None) for o in op.outputs]
+        if all(c is None for c in cts):
+            return
+        branches = []
+        for r in op.regions:
+            ar = Region()
+            ab = Builder(ar, op.loc)
+            local: dict[Value, Value] = {}
+            for y, ct in zip(r.yields, cts):
+                if ct is not None:
+                    self.accumulate(ab, local, y, ct)
+            self.adjoint_ops(r.ops, ab, local)
+            branches.append((r, ar, local))
+        outer = list(dict.fromkeys(v for _, _, local in branches for v in local))
+        if not outer:
+            return
+        for r, ar, local in branches:
+            ab = Builder(ar, op.loc)
+            ar.yields = [local.get(v) or ab.const(0.0, v.type) for v in outer]
+            self._plan(r, ar, {})
+        outs = [Value(v.type, _bar_name(v)) for v in outer]
+        b.append(Op("if", [op.inputs[0]], outs, {}, [ar for _, ar, _ in branches], op.loc))
+        for v, o in zip(outer, outs):
+            self.accumulate(b, adj, v, o)
+
+    def _adjoint_body(self, op: Op, cts: list):
+        """Adjoint region of a loop body.  Returns (region, varied carry slots, outer values
+        whose adjoints it accumulates, the adjoint loop index)."""
+        is_for = op.prim == "for"
+        body = op.regions[-1]
+        carries = body.params[1:] if is_for else body.params
+        slots = [k for k, p in enumerate(carries) if p in self.varied]
+        ar = Region()
+        ab = Builder(ar, op.loc)
+        k = Value(I64, "k")
+        cbar = [Value(carries[j].type, _bar_name(carries[j])) for j in slots]
+        local: dict[Value, Value] = {}
+        for j, cb in zip(slots, cbar):
+            self.accumulate(ab, local, body.yields[j], cb)
+        self.adjoint_ops(body.ops, ab, local)
+        new_cbar = [local.pop(carries[j], None) or ab.const(0.0, carries[j].type) for j in slots]
+        defined = body.defined()
+        outer = [v for v in local if v not in defined]
+        accs = [Value(v.type, _bar_name(v)) for v in outer]
+        ab.loc = op.loc
+        ar.yields = new_cbar + [ab.add(a, local[v], name=_bar_name(v)) for a, v in zip(accs,
+                                                                                    outer)]
+        ar.params = [k] + cbar + accs
+        return ar, slots, outer, k
+
+    def adjoint_loop(self, op: Op, b: Builder, adj: dict, emit_primal: Op | None = None) -> None:
+        cts = [adj.pop(o, None) for o in op.outputs]
+        if all(c is None for c in cts):
+            return
+        is_for = op.prim == "for"
+        body = op.regions[-1]
+        init = op.inputs[3:] if is_for else op.inputs
+        carries = body.params[1:] if is_for else body.params
+        ar, slots, outer, k = self._adjoint_body(op, cts)
+        if is_for:
+            start, stop, step = op.inputs[:3]
+            index_map = {body.params[0]: (start, step)}
+        else:
+            index_map = {}
+        self._plan(body, ar, index_map, k)
+        b.loc = op.loc
+        if is_for:
+            trip = b.trip_count(op.inputs[0], op.inputs[1], op.inputs[2], name="n")
+            reserve = self._reserve(op, body, trip)
+            if emit_primal is not None:
+                for r_op in reserve:
+                    b.append(r_op)
+            else:
+                self.insert_before.setdefault(id(op), []).extend(reserve)
+        else:
+            trip = op.outputs[-1]  # iteration counter added by _count_while_iterations
+        if emit_primal is not None:
+            b.append(emit_primal)
+        last = b.sub(trip, b.const(1))
+        cinit = [cts[j] or b.const(0.0, carries[j].type) for j in slots]
+        ainit = [b.const(0.0, v.type) for v in outer]
+        outs = [Value(carries[j].type, _bar_name(init[j]) if init[j].name else None)
+                for j in slots] + [Value(v.type, _bar_name(v)) for v in outer]
+        b.append(Op("for", [last, b.const(-1), b.const(-1)] + cinit + ainit, outs,
+                    {"adjoint": True}, [ar], op.loc))
+        for j, o in zip(slots, outs):
+            self.accumulate(b, adj, init[j], o)
+        for v, o in zip(outer, outs[len(slots):]):
+            self.accumulate(b, adj, v, o)
+
+    def adjoint_for_recompute(self, op: Op, b: Builder, adj: dict) -> None:
+        """A loop whose primal run kept no tape: re-run it with taping, then reverse it."""
+        vmap: dict[Value, Value] = {}
+        rerun = clone_op(op, vmap)
+        rerun.params = {k: v for k, v in op.params.items() if k != "recompute"}
+        for o, n in zip(op.outputs, rerun.outputs):
+            if o in adj:
+                adj[n] = adj.pop(o)
+            if o in self.varied:
+                self.varied.add(n)
+        for old, new in vmap.items():
+            if old in self.varied:
+                self.varied.add(new)
+        self.adjoint_loop(rerun, b, adj, emit_primal=rerun)
+
+    # -- taping ----------------------------------------------------------------------------
+
+    def _plan(self, r: Region, ar: Region, index_map: dict, k: Value | None = None) -> None:
+        """Make the primal values of region ``r`` that adjoint region ``ar`` uses available in
+        ``ar``: recompute cheap ones, tape the rest."""
+        defined = r.defined()
+        needed = [v for v in dict.fromkeys(ar.uses()) if v in defined]
+        if not needed:
+            return
+        producer = {o: op for op in r.ops for o in op.outputs}
+        pro = Region()
+        pb = Builder(pro)
+        vmap: dict[Value, Value] = {}
+        taped: list[Value] = []
+
+        def resolve(v: Value) -> Value:
+            if v in vmap or v not in defined:
+                return vmap.get(v, v)
+            if v in index_map:  # loop index: recomputed from the adjoint loop's counter
+                start, step = index_map[v]
+                pb.loc = None
+                vmap[v] = pb.add(start, pb.mul(k, step), name=v.name)
+                return vmap[v]
+            op = producer.get(v)
+            if op is not None and op.prim == "const":
+                c = pb.const(v.const, v.type)
+                vmap[v] = c
+                return c
+            if op is None or op.prim in _CONTROL or REGISTRY[op.prim].cost > 1:
+                new = Value(v.type, v.name)
+                vmap[v] = new
+                taped.append(v)
+                return new
+            ins = [resolve(x) for x in op.inputs]
+            pb.loc = op.loc
+            outs = [Value(o.type, o.name) for o in op.outputs]
+            pb.append(Op(op.prim, ins, outs, op.params, (), op.loc))
+            for o, n in zip(op.outputs, outs):
+                vmap[o] = n
+            return vmap[v]
+
+        for v in needed:
+            resolve(v)
+        pushed = []
+        for v in taped:
+            self.slots += 1
+            r.ops.append(Op("push", [v], [], {"stack": _stack(v.type), "slot": self.slots}))
+            pushed.append((v, self.slots))
+        pop_ops = [Op("pop", [], [vmap[v]], {"stack": _stack(v.type), "slot": slot})
+                   for v, slot in reversed(pushed)]
+        substitute(ar, vmap)
+        ar.ops = pop_ops + pro.ops + ar.ops
+
+    @staticmethod
+    def _reserve(op: Op, body: Region, trip: Value) -> list[Op]:
+        """Ops that reserve tape for trip * (pushes per iteration) before a for loop, when
+        that count is static (no nested region pushes)."""
+        counts: dict[str, int] = {}
+        for o in body.ops:
+            if o.prim == "push":
+                counts[o.params["stack"]] = counts.get(o.params["stack"], 0) + 1
+            elif o.regions and any(x.prim == "push" for reg in o.regions for x in reg.walk()):
+                return []
+        return [Op("reserve", [trip], [], {"stack": stack, "per_iter": n}, (), op.loc)
+                for stack, n in counts.items()]
+
+
+def _apply_insertions(r: Region, ins: dict[int, list[Op]]) -> None:
+    """Insert the reserve ops, which need the trip count: it is computed next to the loop."""
+    if not ins:
+        return
+    out = Region()
+    new_ops = out.ops
+    for op in r.ops:
+        extra = ins.get(id(op))
+        if extra:
+            b = Builder(out, op.loc)
+            trip = b.trip_count(*op.inputs[:3], name="n")
+            for e in extra:
+                e.inputs = [trip]
+                new_ops.append(e)
+        new_ops.append(op)
+        for reg in op.regions:
+            _apply_insertions(reg, ins)
+    r.ops = new_ops
+
+
+def _count_while_iterations(r: Region) -> None:
+    """Give every while loop an iteration counter (its last carry and output)."""
+    for op in r.ops:
+        for reg in op.regions:
+            _count_while_iterations(reg)
+    out = Region()
+    new_ops = out.ops
+    for op in r.ops:
+        if op.prim == "while":
+            b = Builder(out, op.loc)
+            zero = b.const(0)
+            cond, body = op.regions
+            cond.params.append(Value(I64, "count"))
+            cnt = Value(I64, "count")
+            body.params.append(cnt)
+            body.yields.append(Builder(body, op.loc).add(cnt, Builder(body).const(1),
+                                                         name="count"))
+            op.inputs.append(zero)
+            op.outputs.append(Value(I64, "count"))
+        new_ops.append(op)
+    r.ops = new_ops
+
+
+def _segment_checkpointed_loops(r: Region, checkpoint_all) -> None:
+    """Rewrite checkpointed for loops into an outer loop over segments whose inner loop is
+    re-run in the adjoint sweep (``recompute``).  ``checkpoint_all``: None, or a segment
+    length (0 = sqrt of the trip count) applied to every top-level for loop."""
+    out = Region()
+    new_ops = out.ops
+    for op in r.ops:
+        every = op.params.get("checkpoint") if op.prim == "for" else None
+        if every is None and op.prim == "for" and checkpoint_all is not None:
+            every = checkpoint_all
+        if every is None:
+            new_ops.append(op)
+            continue
+        b = Builder(out, op.loc)
+        start, stop, step, *init = op.inputs
+        trip = b.trip_count(start, stop, step, name="n")
+        if every:
+            seg = b.const(int(every))
+        else:  # about sqrt(n), at least 1
+            seg = b.maximum(b.convert(b.sqrt(b.convert(trip, to="f64")), to="i64"),
+                            b.const(1), name="seg")
+        nseg = b.floordiv(b.add(trip, b.sub(seg, b.const(1))), seg, name="nseg")
+        body = op.regions[0]
+        # inner loop: j over the segment; the user's index is start + j * step
+        j = Value(I64, "j")
+        ib = Region()
+        bb = Builder(ib, op.loc)
+        idx = bb.add(start, bb.mul(j, step), name=body.params[0].name)
+        vm = {body.params[0]: idx}
+        substitute(body, vm)
+        ib.ops = ib.ops + body.ops
+        ib.params = [j] + body.params[1:]
+        ib.yields = body.yields
+        # outer loop over segments
+        s = Value(I64, "seg_i")
+        oc = [Value(p.type, p.name) for p in body.params[1:]]
+        ob = Region([s] + oc)
+        obb = Builder(ob, op.loc)
+        lo = obb.mul(s, seg, name="lo")
+        hi = obb.minimum(obb.add(lo, seg), trip, name="hi")
+        inner_outs = [Value(o.type, o.name) for o in op.outputs]
+        obb.append(Op("for", [lo, hi, b.const(1)] + oc, inner_outs, {"recompute": True}, [ib],
+                      op.loc))
+        ob.yields = inner_outs
+        new_ops.append(Op("for", [b.const(0), nseg, b.const(1)] + init, op.outputs, {}, [ob],
+                          op.loc))
+    r.ops = new_ops
+    for op in r.ops:
+        for reg in op.regions:
+            if op.params.get("recompute"):
+                continue
+            _segment_checkpointed_loops(reg, None)
+
+
+def vjp_function(fn: Function, wrt: list[int], seeds=None, checkpoint=None) -> Function:
+    """Reverse-mode derivative: see ``Reverse.function``."""
+    return Reverse(fn, wrt, checkpoint).function(seeds)

@@ -1,0 +1,511 @@
+"""Public transforms: ``differentiate`` and JAX-compatible ``grad``, ``value_and_grad``, ``jvp``,
+``vjp``, ``jacfwd``, ``jacrev``, ``hessian``, ``hvp``.
+
+Each transform compiles once per (function, transform, argument types): lower -> AD ->
+optimize -> Python source -> ``numba.njit(cache=True)``.  The per-call path is a generated
+wrapper doing one dictionary lookup on the argument types and the compiled call.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .ad import jvp_function, vjp_function
+from .codegen import generate_module, load_module
+from .errors import SrcadTypeError
+from .frontend import lower_function, parse_function
+from .ir.core import Function
+from .ir.types import Type, type_of_python_value
+from .passes import optimize
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to compile: the transform and its options (hashable; part of the cache key)."""
+    kind: str  # "primal" | "grad" | "jvp" | "vjp" | "hvp"
+    argnums: object = None  # int | tuple[int, ...] | None (all params)
+    has_aux: bool = False
+    with_value: bool = False
+    report_tape: bool = False
+    checkpoint: object = None
+
+
+class Differentiable:
+    """A function compiled by srcad (use the ``differentiate`` decorator to make one).
+
+    Example::
+
+        >>> import numpy as np
+        >>> from srcad import differentiate
+        >>> @differentiate
+        ... def f(x1, x2):
+        ...     return np.log(x1) + x1 * x2 - np.sin(x2)
+        >>> f.grad(2.0, 5.0)
+        (5.5, 1.7163378145367738)
+    """
+
+    def __init__(self, fn: Callable, wrt=None, checkpoint=None):
+        if isinstance(fn, Differentiable):
+            fn = fn.fn
+        self.fn = fn
+        self.info = parse_function(fn)  # syntax errors surface now, before anything runs
+        functools.update_wrapper(self, fn)
+        self.signature = inspect.signature(fn)
+        self.param_names = [p.name for p in self.signature.parameters.values()]
+        self.wrt = self._positions(wrt)
+        self.checkpoint = _checkpoint_arg(checkpoint)
+        self._ir: dict[tuple, Function] = {}
+        self._compiled: dict[tuple, Callable] = {}
+        self._entries: dict[Spec, Callable] = {}
+        self._call = self._entry(Spec("primal"))
+        self.grad = self._entry(Spec("grad", self.wrt, ))
+        self.value_and_grad = self._entry(Spec("grad", self.wrt, with_value=True))
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<srcad.differentiate {self.fn.__module__}.{self.fn.__qualname__}>"
+
+    def _positions(self, wrt):
+        """Normalize names/positions; an int or a single name stays a bare int."""
+        if wrt is None:
+            return None
+        def pos(w):
+            if isinstance(w, str):
+                if w not in self.param_names:
+                    raise SrcadTypeError(f"{self.fn.__name__} has no parameter {w!r}")
+                return self.param_names.index(w)
+            return int(w)
+        if isinstance(wrt, (str, int)):
+            return pos(wrt)
+        return tuple(pos(w) for w in wrt)
+
+    # -- methods mirroring the free functions ---------------------------------------------
+
+    def jvp(self, primals: Sequence, tangents: Sequence):
+        return jvp(self, primals, tangents)
+
+    def vjp(self, *primals):
+        return vjp(self, *primals)
+
+    def jacobian(self, *args, mode: str = "rev"):
+        argnums = self.wrt if self.wrt is not None else tuple(range(len(args)))
+        return (jacrev if mode == "rev" else jacfwd)(self, argnums)(*args)
+
+    def hessian(self, *args):
+        argnums = self.wrt if self.wrt is not None else (0 if len(args) == 1 else
+                                                         tuple(range(len(args))))
+        return hessian(self, argnums)(*args)
+
+    def show(self, *args, mode: str = "reverse") -> str:
+        return show(self, *args, mode=mode)
+
+    # -- compilation -----------------------------------------------------------------------
+
+    def bind(self, args, kwargs) -> tuple:
+        if not kwargs and len(args) == len(self.param_names):
+            return tuple(args)
+        try:
+            ba = self.signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.fn.__name__}(): {e}") from None
+        ba.apply_defaults()
+        return tuple(ba.arguments[n] for n in self.param_names)
+
+    def lower(self, types: tuple[Type, ...]) -> Function:
+        ir = self._ir.get(types)
+        if ir is None:
+            ir = lower_function(self.fn, list(types), self.param_names)
+            self._ir[types] = ir
+        return ir
+
+    def compiled(self, spec: Spec, args: tuple) -> Callable:
+        """The compiled function for ``spec`` and these (bound) arguments."""
+        try:
+            types = tuple(type_of_python_value(a) for a in args)
+        except TypeError as e:
+            raise SrcadTypeError(f"{self.fn.__name__}(): {e}") from None
+        key = (spec, types)
+        fn = self._compiled.get(key)
+        if fn is None:
+            fn = self._build(spec, types)
+            self._compiled[key] = fn
+        return fn
+
+    def _build(self, spec: Spec, types) -> Callable:
+        built = build_ir(self, spec, types)
+        src = generate_module(built.ir, built.name, built.out_struct, built.what,
+                             report_tape=spec.report_tape, adjoint_from=built.adjoint_from)
+        mod = load_module(src, built.name)
+        return getattr(mod, built.name)
+
+    def _entry(self, spec: Spec) -> Callable:
+        entry = self._entries.get(spec)
+        if entry is None:
+            entry = _make_entry(self, spec)
+            self._entries[spec] = entry
+        return entry
+
+
+@dataclass
+class Built:
+    ir: Function
+    name: str
+    out_struct: object
+    what: str
+    adjoint_from: int | None = None
+
+
+def _checkpoint_arg(checkpoint):
+    if checkpoint is None or checkpoint is False:
+        return None
+    if checkpoint is True:
+        return 0
+    if isinstance(checkpoint, int) and checkpoint > 0:
+        return checkpoint
+    raise ValueError("checkpoint must be True (sqrt(n) segments) or a segment length > 0")
+
+
+def _float_wrt(d: Differentiable, types, argnums, spec_kind: str):
+    """Positions to differentiate and the output structure of the cotangents."""
+    if argnums is None:  # method form: every parameter; ints get None
+        positions = tuple(range(len(types)))
+        wrt = [i for i in positions if types[i].is_float]
+        bare = len(types) == 1
+        return wrt, positions, bare
+    bare = isinstance(argnums, int)
+    positions = (argnums,) if bare else tuple(argnums)
+    for i in positions:
+        if not 0 <= i < len(types):
+            raise SrcadTypeError(f"argnums {i} is out of range for {d.fn.__name__} with "
+                                 f"{len(types)} arguments")
+        if not types[i].is_float:
+            raise SrcadTypeError(
+                f"cannot differentiate {d.fn.__name__} with respect to argument "
+                f"{d.param_names[i]!r} of type {types[i]}: only float arguments are "
+                "differentiable", hint="pass a float (e.g. 2.0 instead of 2)")
+    return list(positions), positions, bare
+
+
+def _grad_struct(wrt, positions, bare, base: int):
+    idx = {p: base + k for k, p in enumerate(wrt)}
+    if bare:
+        return idx.get(positions[0])
+    return tuple(idx.get(p) for p in positions)
+
+
+def _check_scalar_output(d: Differentiable, ir: Function, has_aux: bool):
+    tree = getattr(ir, "out_tree", None)
+    if has_aux:
+        if tree is None or tree < 2:
+            raise SrcadTypeError(f"{d.fn.__name__} must return (value, aux) with has_aux=True")
+    elif tree is not None:
+        raise SrcadTypeError(f"grad requires {d.fn.__name__} to return one scalar, it returns "
+                             f"a tuple of {tree}", hint="use jacrev/vjp, or has_aux=True")
+    if not ir.outputs[0].type.is_float or ir.outputs[0].type.ndim:
+        raise SrcadTypeError(f"grad requires a float scalar output, {d.fn.__name__} returns "
+                             f"{ir.outputs[0].type}", hint="return a float")
+
+
+def _out_struct(ir: Function, base: int = 0):
+    tree = getattr(ir, "out_tree", None)
+    return base if tree is None else tuple(range(base, base + tree))
+
+
+def build_ir(d: Differentiable, spec: Spec, types) -> Built:
+    """Lower and transform for ``spec``; returns optimized IR and its output structure."""
+    ir = d.lower(types)
+    name = d.fn.__name__
+    nout = len(ir.outputs)
+    checkpoint = spec.checkpoint if spec.checkpoint is not None else d.checkpoint
+    if spec.kind == "primal":
+        return Built(optimize(ir), f"{name}_primal", _out_struct(ir), "primal")
+    if spec.kind in ("grad", "hvp"):
+        _check_scalar_output(d, ir, spec.has_aux)
+        wrt, positions, bare = _float_wrt(d, types, spec.argnums, spec.kind)
+        seeds = [1.0] + [None] * (nout - 1)
+        vj = vjp_function(ir, wrt, seeds=seeds, checkpoint=checkpoint)
+        if spec.kind == "hvp":
+            fwd = jvp_function(optimize(vj), wrt)
+            # outputs: outs, grads, d outs, d grads
+            n = nout + len(wrt)
+            struct = _grad_struct(wrt, positions, bare, n + nout)
+            return Built(optimize(fwd), f"{name}_hvp", struct, "Hessian-vector product "
+                         "(forward over reverse)")
+        grads = _grad_struct(wrt, positions, bare, nout)
+        value = 0
+        if spec.has_aux:
+            aux = 1 if nout == 2 else tuple(range(1, nout))
+            value = (0, aux)
+            out = ((value, grads) if spec.with_value else (grads, aux))
+        else:
+            out = (value, grads) if spec.with_value else grads
+        vj = optimize(vj)
+        return Built(vj, f"{name}_grad", out, "gradient (reverse mode)", _adjoint_start(vj))
+    if spec.kind == "jvp":
+        wrt = [i for i, t in enumerate(types) if t.is_float]
+        fw = jvp_function(ir, wrt)
+        return Built(optimize(fw), f"{name}_jvp", (_out_struct(ir), _out_struct(ir, nout)),
+                     "Jacobian-vector product (forward mode)")
+    if spec.kind == "vjp":
+        wrt = [i for i, t in enumerate(types) if t.is_float]
+        vj = vjp_function(ir, wrt, seeds=None, checkpoint=checkpoint)
+        grads = tuple(range(nout, nout + len(wrt)))
+        vj = optimize(vj)
+        return Built(vj, f"{name}_vjp", (_out_struct(ir), grads),
+                     "vector-Jacobian product (reverse mode)", _adjoint_start(vj))
+    raise ValueError(spec.kind)
+
+
+def _adjoint_start(vj: Function) -> int | None:
+    """Index of the first top-level op of the adjoint sweep (for the generated comments)."""
+    marks = getattr(vj, "adjoint_ops", set())
+    return next((k for k, op in enumerate(vj.body.ops) if id(op) in marks), None)
+
+
+# ----------------------------------------------------------------------------- dispatch
+
+def _make_entry(d: Differentiable, spec: Spec) -> Callable:
+    """A wrapper specialised to the function's parameters: one dict lookup on argument types,
+    then the compiled call.  Anything unusual (keywords, defaults) takes the slow path."""
+    table: dict[tuple, Callable] = {}
+    names = [f"a{i}" for i in range(len(d.param_names))]
+
+    def slow(args, kwargs):
+        args = tuple(a for a in args if a is not _MISSING)
+        bound = d.bind(args, kwargs)
+        fn = d.compiled(spec, bound)
+        if not kwargs and len(args) == len(names):
+            table[tuple(type(a) for a in bound)] = fn
+        return fn(*bound)
+
+    if not names:
+        return lambda: slow((), {})
+    params = ", ".join(f"{n}=_MISSING" for n in names)
+    key = ", ".join(f"type({n})" for n in names) + ("," if len(names) == 1 else "")
+    argl = ", ".join(names)
+    missing = " or ".join(f"{n} is _MISSING" for n in names)
+    src = (f"def entry({params}, **kw):\n"
+           f"    if kw or {missing}:\n"
+           f"        return slow(({argl},), kw)\n"
+           f"    fn = get(({key}))\n"
+           f"    if fn is None:\n"
+           f"        return slow(({argl},), kw)\n"
+           f"    return fn({argl})\n")
+    ns = {"_MISSING": _MISSING, "slow": slow, "get": table.get}
+    exec(src, ns)
+    entry = ns["entry"]
+    entry.__name__ = f"{d.fn.__name__}_{spec.kind}"
+    entry.__doc__ = f"srcad {spec.kind} of {d.fn.__qualname__}"
+    return entry
+
+
+# ----------------------------------------------------------------------------- free functions
+
+_wrapped: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def as_differentiable(f) -> Differentiable:
+    if isinstance(f, Differentiable):
+        return f
+    d = _wrapped.get(f)
+    if d is None:
+        d = Differentiable(f)
+        _wrapped[f] = d
+    return d
+
+
+def differentiate(fn=None, *, wrt=None, checkpoint=None):
+    """Compile ``fn`` with srcad.  Usable as ``@differentiate`` or
+    ``@differentiate(wrt=("x1",), checkpoint=True)``.
+
+    ``wrt``: parameter names or positions that ``.grad``/``.value_and_grad`` differentiate
+    (default: all; int arguments then get ``None``).  ``checkpoint``: True to checkpoint every
+    top-level for loop in reverse mode (O(sqrt(n)) tape), or a segment length.
+    """
+    if fn is None:
+        return lambda f: Differentiable(f, wrt=wrt, checkpoint=checkpoint)
+    return Differentiable(fn, wrt=wrt, checkpoint=checkpoint)
+
+
+def grad(f, argnums=0, has_aux: bool = False) -> Callable:
+    """Gradient of a scalar function (``jax.grad`` semantics).
+
+    >>> import srcad, math
+    >>> def f(x, y): return x * math.sin(y)
+    >>> srcad.grad(f, argnums=(0, 1))(2.0, 0.0)
+    (0.0, 2.0)
+    """
+    return as_differentiable(f)._entry(Spec("grad", _argnums(argnums), has_aux))
+
+
+def value_and_grad(f, argnums=0, has_aux: bool = False) -> Callable:
+    """Like ``grad`` but returns ``(value, grad)`` (``((value, aux), grad)`` with has_aux)."""
+    return as_differentiable(f)._entry(Spec("grad", _argnums(argnums), has_aux, True))
+
+
+def _argnums(argnums):
+    if isinstance(argnums, int):
+        return argnums
+    return tuple(argnums)
+
+
+def _float_positions(d: Differentiable, args) -> list[int]:
+    return [i for i, a in enumerate(args) if type_of_python_value(a).is_float]
+
+
+def jvp(f, primals: Sequence, tangents: Sequence):
+    """Forward mode: ``(f(*primals), J @ tangents)``.  Tangents of int arguments are ignored."""
+    d = as_differentiable(f)
+    primals = tuple(primals)
+    if len(tangents) != len(primals):
+        raise TypeError("jvp: primals and tangents must have the same length")
+    fn = d.compiled(Spec("jvp"), primals)
+    ts = [float(tangents[i]) for i in _float_positions(d, primals)]
+    return fn(*primals, *ts)
+
+
+def vjp(f, *primals, has_aux: bool = False):
+    """Reverse mode: returns ``(f(*primals), pullback)``; ``pullback(ct)`` gives one
+    cotangent per primal (None for int arguments)."""
+    d = as_differentiable(f)
+    primals = tuple(primals)
+    prim_fn = d.compiled(Spec("primal"), primals)
+    fn = d.compiled(Spec("vjp"), primals)
+    out = prim_fn(*primals)
+    floats = _float_positions(d, primals)
+
+    def pullback(ct):
+        cts = ct if isinstance(out, tuple) else (ct,)
+        if len(cts) != (len(out) if isinstance(out, tuple) else 1):
+            raise TypeError("pullback: the cotangent must have the structure of the output")
+        _, grads = fn(*primals, *cts)
+        result = [None] * len(primals)
+        for i, g in zip(floats, grads):
+            result[i] = g
+        return tuple(result)
+
+    if has_aux:
+        raise NotImplementedError("vjp(has_aux=True) is not supported yet")
+    return out, pullback
+
+
+def jacrev(f, argnums=0) -> Callable:
+    """Jacobian by reverse mode: one pullback per output."""
+    d = as_differentiable(f)
+
+    def jac(*args):
+        out, pb = vjp(d, *args)
+        outs = out if isinstance(out, tuple) else (out,)
+        rows = []
+        for k in range(len(outs)):
+            ct = tuple(1.0 if j == k else 0.0 for j in range(len(outs)))
+            g = pb(ct if isinstance(out, tuple) else ct[0])
+            rows.append(_select(g, argnums, d, args))
+        return tuple(rows) if isinstance(out, tuple) else rows[0]
+    return jac
+
+
+def jacfwd(f, argnums=0) -> Callable:
+    """Jacobian by forward mode: one JVP per input."""
+    d = as_differentiable(f)
+
+    def jac(*args):
+        positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        cols = []
+        for p in positions:
+            if not type_of_python_value(args[p]).is_float:
+                raise SrcadTypeError(f"cannot differentiate with respect to int argument {p}")
+            t = [1.0 if i == p else 0.0 for i in range(len(args))]
+            _, dout = jvp(d, args, t)
+            cols.append(dout)
+        out_is_tuple = isinstance(cols[0], tuple)
+        if isinstance(argnums, int):
+            return cols[0]
+        if out_is_tuple:
+            return tuple(tuple(c[k] for c in cols) for k in range(len(cols[0])))
+        return tuple(cols)
+    return jac
+
+
+def _select(g, argnums, d, args):
+    if isinstance(argnums, int):
+        if g[argnums] is None:
+            raise SrcadTypeError(f"cannot differentiate with respect to int argument {argnums}")
+        return g[argnums]
+    return tuple(g[i] for i in argnums)
+
+
+def hvp(f, primals: Sequence, tangents: Sequence):
+    """Hessian-vector product by forward-over-reverse: H(primals) @ tangents, for every float
+    argument (a tuple, or a bare value for a one-argument function)."""
+    d = as_differentiable(f)
+    primals = tuple(primals)
+    floats = _float_positions(d, primals)
+    argnums = floats[0] if len(primals) == 1 else tuple(floats)
+    fn = d.compiled(Spec("hvp", argnums), primals)
+    return fn(*primals, *[float(tangents[i]) for i in floats])
+
+
+def hessian(f, argnums=0) -> Callable:
+    """Hessian of a scalar function (forward over reverse), JAX's nesting of results."""
+    d = as_differentiable(f)
+
+    def hess(*args):
+        positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        floats = _float_positions(d, args)
+        fn = d.compiled(Spec("hvp", argnums), tuple(args))
+        cols = {}
+        for p in positions:
+            cols[p] = fn(*args, *[1.0 if i == p else 0.0 for i in floats])
+        if isinstance(argnums, int):
+            return cols[argnums]
+        return tuple(tuple(cols[q][k] for q in positions) for k in range(len(positions)))
+    return hess
+
+
+# ----------------------------------------------------------------------------- inspection
+
+_MODES = {"primal": Spec("primal"), "forward": Spec("jvp"), "fwd": Spec("jvp"),
+          "reverse": Spec("grad", None), "rev": Spec("grad", None), "vjp": Spec("vjp")}
+
+
+def show(f, *args, mode: str = "reverse") -> str:
+    """The optimized IR and the generated Python source of a transform of ``f`` at these
+    argument types (``mode``: "primal", "forward", "reverse", "vjp")."""
+    d = as_differentiable(f)
+    spec = _MODES[mode]
+    bound = d.bind(args, {})
+    types = tuple(type_of_python_value(a) for a in bound)
+    built = build_ir(d, spec, types)
+    src = generate_module(built.ir, built.name, built.out_struct, built.what,
+                          adjoint_from=built.adjoint_from)
+    return f"# --- IR ({built.what}) ---\n{built.ir}\n\n# --- generated Python ---\n{src}"
+
+
+def interpret(f, *args):
+    """Run srcad's IR of ``f`` in the NumPy interpreter (the test oracle)."""
+    from .ir.interpreter import interpret as run
+    d = as_differentiable(f)
+    bound = d.bind(args, {})
+    ir = d.lower(tuple(type_of_python_value(a) for a in bound))
+    outs = [o.item() if hasattr(o, "item") else o for o in run(ir, *bound)]
+    return outs[0] if getattr(ir, "out_tree", None) is None else tuple(outs)
+
+
+def tape_size(f, *args, argnums=None, checkpoint=None) -> int:
+    """Bytes of reverse-mode tape allocated by the gradient at these arguments."""
+    d = as_differentiable(f)
+    bound = d.bind(args, {})
+    if argnums is None:
+        argnums = tuple(_float_positions(d, bound))
+    spec = Spec("grad", _argnums(argnums), report_tape=True,
+                checkpoint=_checkpoint_arg(checkpoint))
+    out = d.compiled(spec, bound)(*bound)
+    return int(out[-1])

@@ -1,0 +1,47 @@
+"""Generated modules live as files in a cache directory (``$SRCAD_CACHE_DIR``, default
+``$XDG_CACHE_HOME/srcad`` or ``~/.cache/srcad``) and are imported from there, so Numba's
+``cache=True`` works and a second process skips LLVM compilation.  File names carry a hash of
+the source: a file is written once and never rewritten (rewriting would invalidate Numba's
+index, which is keyed on the file's timestamp)."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+_loaded: dict[str, object] = {}
+
+
+def cache_dir() -> Path:
+    d = os.environ.get("SRCAD_CACHE_DIR")
+    if d:
+        return Path(d)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "srcad"
+
+
+def load_module(source: str, stem: str):
+    """Write ``source`` to the cache (if not there yet) and import it."""
+    from .. import __version__
+    digest = hashlib.sha256((__version__ + source).encode()).hexdigest()[:16]
+    modname = f"srcad_gen_{stem}_{digest}"
+    mod = _loaded.get(modname)
+    if mod is not None:
+        return mod
+    d = cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{modname}.py"
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    spec.loader.exec_module(mod)
+    _loaded[modname] = mod
+    return mod

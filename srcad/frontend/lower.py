@@ -1,0 +1,829 @@
+"""AST -> typed SSA IR.
+
+Lowering is type-directed: argument types are known (they are the cache key), so every value
+gets its type as it is built and the frontend directly produces typed IR.  Python's variables
+become SSA values through an environment that maps names to values; ``if`` merges the
+environments of its branches into region results, loops carry the names they assign.
+
+``break``, ``continue`` and ``return`` become boolean flags held in the environment under names a
+user cannot write (``.brk``, ``.cont``, ``.ret``; the returned value is ``.retval``).  After a
+statement that may have set a flag, the rest of the block is guarded by ``if not flag``; a loop
+that contains ``break`` or ``return`` becomes a ``while`` whose condition tests the flags.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import (
+    SrcadNameError, SrcadRecursionError, SrcadTypeError, UnsupportedCallError,
+    UnsupportedSyntaxError,
+)
+from ..ir.core import Builder, Function, Op, Region, Value
+from ..ir.types import BOOL, I64, Type, promote
+from .calls import CALLS, checkpoint
+from .source import FuncInfo, parse_function
+
+RET, RETV, BRK, CONT = ".ret", ".retval", ".brk", ".cont"
+FLAGS = (RET, BRK, CONT)
+
+
+@dataclass
+class TupleV:
+    """A Python tuple of values (exists only in the frontend; flattened in the IR)."""
+    items: tuple
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+@dataclass
+class Unbound:
+    """A name that is not (or possibly not) bound here.  ``fallback`` is the loop-carried value
+    used when merging, for names first assigned inside a loop body."""
+    reason: str
+    fallback: object = None
+
+
+_MISSING = Unbound("never assigned")
+
+
+def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = None) -> Function:
+    """Lower a Python function for the given argument types (after defaults are applied)."""
+    info = parse_function(pyfn)
+    names = arg_names or [a.arg for a in info.tree.args.args + info.tree.args.kwonlyargs]
+    body = Region()
+    params = [Value(t, n) for t, n in zip(arg_types, names)]
+    body.params = params
+    lw = Lowerer(info, Builder(body), (pyfn,))
+    lw.env = dict(zip(names, params))
+    result = lw.lower_body()
+    flat, tree = _flatten_result(result, info)
+    body.yields = flat
+    fn = Function(info.name, body, names, info.filename)
+    fn.out_tree = tree
+    return fn
+
+
+def _flatten_result(result, info):
+    if isinstance(result, Value):
+        return [result], None
+    if isinstance(result, TupleV):
+        flat = []
+        for item in result.items:
+            if not isinstance(item, Value):
+                raise SrcadTypeError("functions may return numbers or a flat tuple of numbers",
+                                     info.loc(info.tree))
+            flat.append(item)
+        return flat, len(flat)
+    raise SrcadTypeError(f"the function returns {type(result).__name__}, not a number",
+                         info.loc(info.tree), "return a float or a tuple of floats")
+
+
+# ----------------------------------------------------------------------------- AST scans
+
+def assigned_names(stmts) -> list[str]:
+    """Names assigned anywhere in ``stmts`` (in order of first assignment)."""
+    seen: dict[str, None] = {}
+
+    def targets(t):
+        if isinstance(t, ast.Name):
+            seen.setdefault(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            for e in t.elts:
+                targets(e)
+
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    targets(t)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets(node.target)
+            elif isinstance(node, ast.For):
+                targets(node.target)
+    return list(seen)
+
+
+def _contains(stmts, kinds, stop_at_loops: bool) -> bool:
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, kinds):
+            return True
+        if stop_at_loops and isinstance(node, (ast.For, ast.While)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+# ----------------------------------------------------------------------------- lowering
+
+_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+           ast.FloorDiv: "floordiv", ast.Mod: "mod"}
+_CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
+           ast.NotEq: "ne"}
+
+
+class Lowerer:
+    def __init__(self, info: FuncInfo, b: Builder, call_stack: tuple):
+        self.info = info
+        self.b = b
+        self.call_stack = call_stack
+        self.env: dict[str, object] = {}
+        self.node: ast.AST = info.tree
+
+    # -- errors and locations -------------------------------------------------------------
+
+    def loc(self, node=None):
+        return self.info.loc(node if node is not None else self.node)
+
+    def unsupported(self, what: str, node, hint: str | None = None):
+        return UnsupportedSyntaxError(what, self.loc(node), hint)
+
+    def at(self, node):
+        """Set the current node (for error locations and op provenance)."""
+        self.node = node
+        self.b.loc = self.loc(node)
+
+    # -- body ------------------------------------------------------------------------------
+
+    def lower_body(self):
+        self.env.update({RET: False, BRK: False, CONT: False})
+        self.block(self.info.tree.body)
+        ret = self.env[RET]
+        if ret is False:
+            raise SrcadTypeError(f"{self.info.name} does not return a value",
+                                 self.loc(self.info.tree), "add a return statement")
+        if ret is not True:
+            raise SrcadTypeError(f"{self.info.name} may reach its end without returning a value",
+                                 self.loc(self.info.tree),
+                                 "add a return statement at the end of the function")
+        return self.env[RETV]
+
+    def block(self, stmts) -> None:
+        for k, stmt in enumerate(stmts):
+            self.stmt(stmt)
+            exited = self.exited()
+            if exited is True:
+                return
+            if exited is not False:
+                rest = stmts[k + 1:]
+                if rest:
+                    self.at(rest[0])
+                    self.branch_if(self.b.not_(exited), lambda: self.still_running(rest),
+                                   self.has_exited)
+                return
+
+    def has_exited(self) -> None:
+        """In the branch where control has left the block: if one flag alone could have been
+        set, it is known True here."""
+        dyn = [f for f in FLAGS if self.env.get(f, False) is not False]
+        if len(dyn) == 1:
+            self.env[dyn[0]] = True
+
+    def still_running(self, stmts) -> None:
+        """Lower ``stmts`` in the branch where no flag is set (so the flags are known False)."""
+        for f in FLAGS:
+            self.env[f] = False
+        self.block(stmts)
+
+    def exited(self):
+        """True / False if statically known, else a bool Value: did control leave the block?"""
+        dyn = []
+        for f in FLAGS:
+            v = self.env.get(f, False)
+            if v is True:
+                return True
+            if v is not False:
+                dyn.append(v)
+        if not dyn:
+            return False
+        acc = dyn[0]
+        for v in dyn[1:]:
+            acc = self.b.or_(acc, v)
+        return acc
+
+    # -- statements ------------------------------------------------------------------------
+
+    def stmt(self, node) -> None:
+        self.at(node)
+        method = getattr(self, "stmt_" + type(node).__name__, None)
+        if method is None:
+            raise self.unsupported(f"srcad does not support {type(node).__name__} statements",
+                                   node)
+        method(node)
+
+    def stmt_Pass(self, node):
+        pass
+
+    def stmt_Expr(self, node):
+        if isinstance(node.value, ast.Constant):
+            return  # docstring or bare literal
+        self.expr(node.value)
+
+    def stmt_Assign(self, node):
+        value = self.expr(node.value)
+        for target in node.targets:
+            self.assign(target, value)
+
+    def stmt_AnnAssign(self, node):
+        if node.value is None:
+            return
+        self.assign(node.target, self.expr(node.value))
+
+    def stmt_AugAssign(self, node):
+        if not isinstance(node.target, ast.Name):
+            raise self.unsupported("augmented assignment to this target is not supported yet",
+                                   node.target)
+        cur = self.load(node.target.id, node.target)
+        self.assign(node.target, self.binop(node.op, cur, self.expr(node.value), node))
+
+    def assign(self, target, value) -> None:
+        if isinstance(target, ast.Name):
+            if isinstance(value, Value) and value.name is None and not value.is_const:
+                value.name = target.id
+            self.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items = self.unpack(value, len(target.elts), target)
+            for t, v in zip(target.elts, items):
+                self.assign(t, v)
+        elif isinstance(target, ast.Subscript):
+            raise self.unsupported("assignment to a subscript (x[i] = ...) needs array support, "
+                                   "which is not implemented yet", target,
+                                   "compute with scalars for now")
+        else:
+            raise self.unsupported(f"cannot assign to {type(target).__name__}", target)
+
+    def unpack(self, value, n: int, node):
+        if not isinstance(value, TupleV):
+            raise SrcadTypeError("cannot unpack a non-tuple value", self.loc(node))
+        if len(value.items) != n:
+            raise SrcadTypeError(f"cannot unpack {len(value.items)} values into {n} names",
+                                 self.loc(node))
+        return value.items
+
+    def stmt_Return(self, node):
+        value = self.expr(node.value) if node.value is not None else None
+        if value is None or not isinstance(value, (Value, TupleV)):
+            raise SrcadTypeError("srcad functions must return numbers", self.loc(node),
+                                 "return a float or a tuple of floats")
+        self.env[RETV] = value
+        self.env[RET] = True
+
+    def stmt_Break(self, node):
+        self.env[BRK] = True
+
+    def stmt_Continue(self, node):
+        self.env[CONT] = True
+
+    def stmt_If(self, node):
+        cond = self.truth(self.expr(node.test), node.test)
+        self.branch_if(cond, lambda: self.block(node.body), lambda: self.block(node.orelse))
+
+    # -- if --------------------------------------------------------------------------------
+
+    def in_region(self, fn) -> tuple[Region, dict]:
+        """Run ``fn`` with a fresh region and a copy of the environment."""
+        region = Region()
+        saved_b, saved_env = self.b, self.env
+        self.b = Builder(region, saved_b.loc)
+        self.env = dict(saved_env)
+        try:
+            fn()
+            return region, self.env
+        finally:
+            self.b, self.env = saved_b, saved_env
+
+    def branch_if(self, cond: Value, then_fn, else_fn) -> None:
+        """Lower an if statement (both branches update the environment)."""
+        if cond.is_const:
+            (then_fn if cond.const else else_fn)()
+            return
+        node = self.node
+        rt, env_t = self.in_region(then_fn)
+        self.at(node)
+        re_, env_e = self.in_region(else_fn)
+        self.at(node)
+        self.env = self.merge(cond, [(rt, env_t), (re_, env_e)], node)
+
+    def if_expr(self, cond: Value, then_fn, else_fn):
+        """Lower ``a if c else b`` (functions return the branch values)."""
+        key = ".expr"
+        if cond.is_const:
+            return then_fn() if cond.const else else_fn()
+
+        def wrap(f):
+            return lambda: self.env.__setitem__(key, f())
+        node = self.node
+        rt, env_t = self.in_region(wrap(then_fn))
+        re_, env_e = self.in_region(wrap(else_fn))
+        self.at(node)
+        env = self.merge(cond, [(rt, env_t), (re_, env_e)], node, only=(key,))
+        return env[key]
+
+    def merge(self, cond: Value, branches, node, only=None) -> dict:
+        env0 = self.env
+        merged = dict(env0)
+        names = only if only is not None else list(
+            dict.fromkeys(n for _, env in branches for n in env))
+        slots: list[tuple[str, list]] = []  # name, per-branch structured values
+        for name in names:
+            vals = [env.get(name, _MISSING) for _, env in branches]
+            if all(v is vals[0] for v in vals):
+                merged[name] = vals[0]
+                continue
+            if name in FLAGS:
+                vals = [False if isinstance(v, Unbound) else v for v in vals]
+                if all(v is True for v in vals) or all(v is False for v in vals):
+                    merged[name] = vals[0]
+                    continue
+                vals = [self.const_in(r, v) if isinstance(v, bool) else v
+                        for (r, _), v in zip(branches, vals)]
+            if any(isinstance(v, Unbound) for v in vals):
+                vals = [v.fallback if isinstance(v, Unbound) and v.fallback is not None else v
+                        for v in vals]
+            if any(isinstance(v, Unbound) for v in vals):
+                if name == RETV:
+                    proto = next(v for v in vals if not isinstance(v, Unbound))
+                    vals = [self.zeros_in(r, proto) if isinstance(v, Unbound) else v
+                            for (r, _), v in zip(branches, vals)]
+                else:
+                    merged[name] = Unbound(f"'{name}' is assigned only in some branches of the "
+                                           f"if statement at line {self.loc(node).line}")
+                    continue
+            if not all(isinstance(v, (Value, TupleV)) for v in vals):
+                if all(v is vals[0] for v in vals):
+                    merged[name] = vals[0]
+                    continue
+                raise SrcadTypeError(f"'{name}' refers to different kinds of objects in the "
+                                     "branches", self.loc(node))
+            slots.append((name, vals))
+        if not slots:
+            return merged
+        # Flatten structures; each leaf becomes one result of the if op.
+        leaves: list[list[Value]] = []
+        trees = []
+        for name, vals in slots:
+            flat = [self._flatten(v, name, node) for v in vals]
+            shape = [len(f) if isinstance(vals[0], TupleV) else None for f in flat]
+            if len(set(shape)) != 1:
+                raise SrcadTypeError(f"'{name}' has different tuple sizes in the branches",
+                                     self.loc(node))
+            trees.append((name, shape[0]))
+            for k in range(len(flat[0])):
+                leaves.append([f[k] for f in flat])
+        out_types = [promote(*(v.type for v in leaf)) for leaf in leaves]
+        for bi, (region, _) in enumerate(branches):
+            b = Builder(region, self.b.loc)
+            region.yields = [self.coerce(b, leaf[bi], t) for leaf, t in zip(leaves, out_types)]
+        outs = []
+        for leaf, t in zip(leaves, out_types):
+            nm = leaf[0].name if all(v.name == leaf[0].name for v in leaf) else None
+            outs.append(Value(t, nm))
+        self.b.append(Op("if", [cond], outs, {}, [r for r, _ in branches]))
+        k = 0
+        for name, size in trees:
+            if size is None:
+                merged[name] = outs[k]
+                k += 1
+            else:
+                merged[name] = TupleV(tuple(outs[k:k + size]))
+                k += size
+        return merged
+
+    def _flatten(self, v, name, node) -> list[Value]:
+        if isinstance(v, Value):
+            return [v]
+        out = []
+        for item in v.items:
+            if not isinstance(item, Value):
+                raise SrcadTypeError(f"'{name}' holds a nested tuple, which cannot be carried "
+                                     "through control flow", self.loc(node))
+            out.append(item)
+        return out
+
+    @staticmethod
+    def coerce(b: Builder, v: Value, t: Type) -> Value:
+        return v if v.type == t else b.convert(v, to=t.dtype)
+
+    def const_in(self, region: Region, value) -> Value:
+        return Builder(region, self.b.loc).const(value)
+
+    def zeros_in(self, region: Region, proto):
+        b = Builder(region, self.b.loc)
+        if isinstance(proto, TupleV):
+            return TupleV(tuple(b.const(0, v.type) for v in proto.items))
+        return b.const(0, proto.type)
+
+    # -- loops -----------------------------------------------------------------------------
+
+    def stmt_For(self, node):
+        it = node.iter
+        checkpoint = None
+        if isinstance(it, ast.Call):
+            callee = self.expr(it.func)
+            if callee is checkpoint:
+                checkpoint = self.checkpoint_arg(it)
+                it = it.args[0]
+        if not (isinstance(it, ast.Call) and self.expr(it.func) is range):
+            raise self.unsupported("srcad loops over range(...) only", node.iter,
+                                   "write `for i in range(len(x))` and index explicitly")
+        if not isinstance(node.target, ast.Name):
+            raise self.unsupported("the loop variable must be a single name", node.target)
+        rargs = [self.int_value(self.expr(a), a) for a in it.args]
+        if it.keywords or not 1 <= len(rargs) <= 3:
+            raise self.unsupported("range takes 1 to 3 positional arguments", it)
+        start, stop, step = (
+            (self.b.const(0), rargs[0], self.b.const(1)) if len(rargs) == 1 else
+            (rargs[0], rargs[1], self.b.const(1)) if len(rargs) == 2 else tuple(rargs))
+        if step.is_const and step.const == 0:
+            raise SrcadTypeError("range() step must not be zero", self.loc(it))
+        if _contains(node.body, (ast.Break,), True) or _contains(node.body, (ast.Return,), False):
+            if checkpoint is not None:
+                raise self.unsupported("a checkpointed loop cannot contain break or return",
+                                       node)
+            self.for_as_while(node, start, stop, step)
+            return
+        target = node.target.id
+
+        def setup(params, env):
+            env[target] = params[0]
+
+        self.loop(node, "for", node.body, setup, head=[start, stop, step],
+                  params={"checkpoint": checkpoint} if checkpoint is not None else {})
+
+    def checkpoint_arg(self, call: ast.Call):
+        if len(call.args) != 1:
+            raise self.unsupported("srcad.checkpoint takes one range(...) argument", call)
+        every = 0
+        for kw in call.keywords:
+            if kw.arg != "every":
+                raise self.unsupported(f"unknown argument {kw.arg!r} to srcad.checkpoint", kw)
+            v = self.expr(kw.value)
+            if not (isinstance(v, Value) and v.is_const and v.type == I64):
+                raise self.unsupported("srcad.checkpoint(every=...) must be an int literal", kw)
+            every = v.const
+        return every  # 0: sqrt(n) segments
+
+    def stmt_While(self, node):
+        def cond(env):
+            return self.truth(self.expr(node.test), node.test)
+        self.loop(node, "while", node.body, None, cond=cond)
+
+    def for_as_while(self, node, start, stop, step):
+        """``for`` with break/return: a while over an internal counter ``.k``."""
+        target = node.target.id
+        k = ".k"
+        self.env[k] = start
+
+        def cond(env):
+            kk = env[k]
+            if step.is_const:
+                return self.b.lt(kk, stop) if step.const > 0 else self.b.gt(kk, stop)
+            up = self.b.and_(self.b.gt(step, self.b.const(0)), self.b.lt(kk, stop))
+            down = self.b.and_(self.b.lt(step, self.b.const(0)), self.b.gt(kk, stop))
+            return self.b.or_(up, down)
+
+        def setup(params, env):
+            env[target] = env[k]
+            env[k] = self.b.add(env[k], step)
+
+        self.loop(node, "while", node.body, setup, cond=cond, extra=[k])
+        del self.env[k]
+
+    def loop(self, node, kind: str, body_stmts, setup, *, head=(), cond=None, params=None,
+             extra=()):
+        """Lower a loop.  Names assigned in the body become carried values; a name first
+        assigned in the body is carried from a zero of its type and is unbound at body start."""
+        has_break = _contains(body_stmts, (ast.Break,), True)
+        has_return = _contains(body_stmts, (ast.Return,), False)
+        outer_flags = {f: self.env.get(f, False) for f in (BRK, CONT)}
+        self.env[BRK] = False
+        self.env[CONT] = False
+        names = list(extra) + assigned_names(body_stmts)
+        if kind == "for" and isinstance(node.target, ast.Name):
+            names.insert(0, node.target.id)
+        if has_break:
+            names.append(BRK)
+        if has_return:
+            names += [RET, RETV]
+        names = list(dict.fromkeys(names))
+        carried: dict[str, object] = {}
+        fresh: set[str] = set()
+        for n in names:
+            v = self.env.get(n, _MISSING)
+            if isinstance(v, bool):
+                v = self.b.const(v)
+            if isinstance(v, (Value, TupleV)):
+                carried[n] = v
+        for _attempt in range(8):
+            leaves, trees = [], []
+            for n, v in carried.items():
+                flat = self._flatten(v, n, node)
+                trees.append((n, len(flat) if isinstance(v, TupleV) else None))
+                leaves += flat
+            changed = False
+            region = Region()
+            index = Value(I64, node.target.id if kind == "for" else "k") if kind == "for" else None
+            region.params = ([index] if index is not None else []) + [
+                Value(v.type, n if not n.startswith(".") else n[1:]) for v, (n, _) in
+                zip(leaves, self._leaf_names(trees))]
+            carry_params = region.params[1:] if index is not None else region.params
+
+            def bind(env, values):
+                k = 0
+                for n, size in trees:
+                    val = values[k] if size is None else TupleV(tuple(values[k:k + size]))
+                    k += 1 if size is None else size
+                    env[n] = Unbound(f"'{n}' is used before assignment in the loop body",
+                                     val) if n in fresh else val
+
+            cond_region = None
+            if cond is not None:
+                cond_region = Region(params=[Value(p.type, p.name) for p in carry_params])
+
+                def lower_cond():
+                    bind(self.env, cond_region.params)
+                    for n in fresh:
+                        self.env[n] = self.env[n].fallback
+                    c = self.truth(cond(self.env), node)
+                    for f, v in ((BRK, self.env.get(BRK)), (RET, self.env.get(RET))):
+                        if isinstance(v, Value):
+                            c = self.b.and_(self.b.not_(v), c)
+                    self.env[".cond"] = c
+                cr, cenv = self.in_region(lower_cond)
+                cond_region.ops = cr.ops
+                cond_region.yields = [cenv[".cond"]]
+
+            def lower_body():
+                bind(self.env, carry_params)
+                # The loop condition tested the flags: inside the body none is set.
+                self.env.update({CONT: False, BRK: False, RET: False})
+                if setup is not None:
+                    setup(region.params, self.env)
+                self.block(body_stmts)
+            r, env_end = self.in_region(lower_body)
+            self.at(node)
+            region.ops = r.ops
+            yields = []
+            k = 0
+            for n, size in trees:
+                end = env_end.get(n, _MISSING)
+                if isinstance(end, Unbound):
+                    end = end.fallback
+                if isinstance(end, bool):
+                    end = Builder(region, self.b.loc).const(end)
+                if end is None:
+                    raise SrcadNameError(f"'{n}' is not bound at the end of the loop body",
+                                         self.loc(node))
+                flat = self._flatten(end, n, node)
+                if len(flat) != (1 if size is None else size):
+                    raise SrcadTypeError(f"'{n}' changes tuple size in the loop", self.loc(node))
+                yields += flat
+            for leaf_i, (p, y) in enumerate(zip(carry_params, yields)):
+                t = promote(p.type, y.type)
+                if t != p.type:
+                    changed = True
+                    leaves[leaf_i] = self.coerce(self.b, leaves[leaf_i], t)
+            for n in names:
+                if n in carried:
+                    continue
+                end = env_end.get(n, _MISSING)
+                if isinstance(end, bool):
+                    end = self.b.const(False)
+                if isinstance(end, (Value, TupleV)):
+                    fresh.add(n)
+                    carried[n] = self.zeros_in(self.b.region, end)
+                    changed = True
+            if changed:
+                # rebuild carried from the (possibly promoted) leaves and retry
+                k = 0
+                for n, size in trees:
+                    carried[n] = leaves[k] if size is None else TupleV(tuple(leaves[k:k + size]))
+                    k += 1 if size is None else size
+                continue
+            bld = Builder(region, self.b.loc)
+            region.yields = [self.coerce(bld, y, p.type) for p, y in zip(carry_params, yields)]
+            outs = [Value(p.type, p.name) for p in carry_params]
+            regions = [cond_region, region] if kind == "while" else [region]
+            self.b.append(Op(kind, list(head) + leaves, outs, params or {}, regions))
+            k = 0
+            for n, size in trees:
+                self.env[n] = outs[k] if size is None else TupleV(tuple(outs[k:k + size]))
+                k += 1 if size is None else size
+            break
+        else:
+            raise SrcadTypeError("could not settle the types of loop-carried variables",
+                                 self.loc(node))
+        self.env[BRK] = outer_flags[BRK]
+        self.env[CONT] = outer_flags[CONT]
+        if RET in carried:
+            ret = self.env[RET]
+            if isinstance(ret, Value) and ret.is_const:
+                self.env[RET] = ret.const
+
+    @staticmethod
+    def _leaf_names(trees):
+        for n, size in trees:
+            for _ in range(1 if size is None else size):
+                yield n, size
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def expr(self, node):
+        saved = self.node
+        self.node = node
+        try:
+            method = getattr(self, "expr_" + type(node).__name__, None)
+            if method is None:
+                raise self.unsupported(
+                    f"srcad does not support {type(node).__name__} expressions", node)
+            return method(node)
+        finally:
+            self.node = saved
+
+    def value(self, node) -> Value:
+        """Lower an expression that must be a single number."""
+        v = self.expr(node)
+        return self.as_value(v, node)
+
+    def as_value(self, v, node) -> Value:
+        if isinstance(v, Value):
+            return v
+        if isinstance(v, (bool, int, float, np.number)) and not isinstance(v, np.datetime64):
+            return self.b.const(v)
+        raise SrcadTypeError(f"expected a number here, got {type(v).__name__}", self.loc(node))
+
+    def int_value(self, v, node) -> Value:
+        v = self.as_value(v, node)
+        if v.type.dtype not in ("i64", "bool") or v.type.ndim:
+            raise SrcadTypeError(f"expected an integer here, got {v.type}", self.loc(node))
+        return self.coerce(self.b, v, I64)
+
+    def truth(self, v, node) -> Value:
+        v = self.as_value(v, node)
+        if v.type.ndim:
+            raise SrcadTypeError("the truth value of an array is ambiguous", self.loc(node),
+                                 "use np.any(...) or np.all(...)")
+        if v.type == BOOL:
+            return v
+        return self.b.ne(v, self.b.const(0, v.type))
+
+    def expr_Constant(self, node):
+        v = node.value
+        if isinstance(v, bool) or isinstance(v, (int, float)):
+            return self.b.const(v)
+        if v is None:
+            return None
+        raise self.unsupported(f"constants of type {type(v).__name__} are not supported", node)
+
+    def expr_Name(self, node):
+        return self.load(node.id, node)
+
+    def load(self, name: str, node):
+        v = self.env.get(name, _MISSING)
+        if isinstance(v, Unbound) and v is not _MISSING:
+            raise SrcadNameError(f"'{name}' may be unbound here: {v.reason}", self.loc(node),
+                                 "assign it on every path before this use")
+        if v is _MISSING:
+            try:
+                obj = self.info.lookup_global(name)
+            except KeyError:
+                raise SrcadNameError(f"name '{name}' is not defined", self.loc(node)) from None
+            if isinstance(obj, (bool, int, float, np.floating, np.integer)):
+                return self.b.const(obj)
+            return obj
+        return v
+
+    def expr_Attribute(self, node):
+        base = self.expr(node.value)
+        if isinstance(base, (Value, TupleV)):
+            raise self.unsupported(f"attribute '.{node.attr}' of a number is not supported",
+                                   node)
+        try:
+            obj = getattr(base, node.attr)
+        except AttributeError:
+            raise SrcadNameError(f"{getattr(base, '__name__', base)!s} has no attribute "
+                                 f"'{node.attr}'", self.loc(node)) from None
+        if isinstance(obj, (bool, int, float, np.floating, np.integer)):
+            return self.b.const(obj)
+        return obj
+
+    def expr_Tuple(self, node):
+        return TupleV(tuple(self.expr(e) for e in node.elts))
+
+    expr_List = expr_Tuple
+
+    def expr_BinOp(self, node):
+        return self.binop(node.op, self.expr(node.left), self.expr(node.right), node)
+
+    def binop(self, op, left, right, node) -> Value:
+        prim = _BINOPS.get(type(op))
+        if prim is None:
+            raise self.unsupported(f"operator {type(op).__name__} is not supported", node)
+        return self.b.emit(prim, self.as_value(left, node), self.as_value(right, node))
+
+    def expr_UnaryOp(self, node):
+        v = self.expr(node.operand)
+        if isinstance(node.op, ast.USub):
+            return self.b.neg(self.as_value(v, node))
+        if isinstance(node.op, ast.UAdd):
+            return self.as_value(v, node)
+        if isinstance(node.op, ast.Not):
+            return self.b.not_(self.truth(v, node))
+        raise self.unsupported(f"operator {type(node.op).__name__} is not supported", node)
+
+    def expr_Compare(self, node):
+        left = self.value(node.left)
+        result = None
+        for op, comp in zip(node.ops, node.comparators):
+            prim = _CMPOPS.get(type(op))
+            if prim is None:
+                raise self.unsupported(f"comparison {type(op).__name__} is not supported", node)
+            right = self.value(comp)
+            c = self.b.emit(prim, left, right)
+            result = c if result is None else self.b.and_(result, c)
+            left = right
+        return result
+
+    def expr_BoolOp(self, node):
+        is_and = isinstance(node.op, ast.And)
+
+        def lower(values):
+            first = self.expr(values[0])
+            if not (isinstance(first, Value) and first.type == BOOL):
+                raise SrcadTypeError("'and'/'or' operands must be conditions (bools)",
+                                     self.loc(values[0]),
+                                     "compare explicitly, e.g. `x != 0 and y > 1`")
+            if len(values) == 1:
+                return first
+            rest = values[1:]
+            if is_and:
+                return self.if_expr(first, lambda: lower(rest), lambda: self.b.const(False))
+            return self.if_expr(first, lambda: self.b.const(True), lambda: lower(rest))
+        return lower(node.values)
+
+    def expr_IfExp(self, node):
+        cond = self.truth(self.expr(node.test), node.test)
+        out = self.if_expr(cond, lambda: self.expr(node.body), lambda: self.expr(node.orelse))
+        return out
+
+    def expr_Call(self, node):
+        callee = self.expr(node.func)
+        args = [self.expr(a) for a in node.args]
+        kwargs = {kw.arg: self.expr(kw.value) for kw in node.keywords}
+        if None in kwargs:
+            raise self.unsupported("**kwargs in calls is not supported", node)
+        return self.call(callee, args, kwargs, node)
+
+    def call(self, callee, args, kwargs, node):
+        from ..api import Differentiable
+        handler = CALLS.get(callee) if _hashable(callee) else None
+        if handler is not None:
+            return handler(self, args, kwargs, node)
+        if isinstance(callee, Differentiable):
+            callee = callee.fn
+        if callable(callee) and hasattr(callee, "__code__") and callee.__name__ != "<lambda>":
+            return self.inline(callee, args, kwargs, node)
+        name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", repr(callee))
+        raise UnsupportedCallError(f"srcad cannot compile a call to {name}", self.loc(node),
+                                   "use numpy/math functions srcad knows, or plain Python "
+                                   "functions (they are inlined)")
+
+    def inline(self, pyfn, args, kwargs, node):
+        if pyfn in self.call_stack:
+            raise SrcadRecursionError(
+                f"recursive call to {pyfn.__name__} is not supported", self.loc(node),
+                "srcad inlines calls; rewrite the recursion as a loop")
+        info = parse_function(pyfn)
+        import inspect
+        try:
+            bound = inspect.signature(pyfn).bind(*args, **kwargs)
+        except TypeError as e:
+            raise SrcadTypeError(f"bad call to {pyfn.__name__}: {e}", self.loc(node)) from None
+        bound.apply_defaults()
+        sub = Lowerer(info, self.b, self.call_stack + (pyfn,))
+        for name, v in bound.arguments.items():
+            if isinstance(v, (bool, int, float)):
+                v = self.b.const(v)
+            sub.env[name] = v
+        loc = self.b.loc
+        try:
+            return sub.lower_body()
+        finally:
+            self.b.loc = loc
+
+
+def _hashable(x) -> bool:
+    try:
+        hash(x)
+        return True
+    except TypeError:
+        return False
+
+
+__all__ = ["lower_function", "Lowerer", "TupleV", "math"]

@@ -1,0 +1,24 @@
+"""Optimization passes on the IR: simplify, CSE, DCE.  Each pass is small and keeps the IR
+verifiable; ``optimize`` runs them to a fixpoint."""
+from __future__ import annotations
+
+from ..ir.core import Function
+from .cse import cse
+from .dce import dce
+from .simplify import simplify
+
+
+def optimize(fn: Function, verify_each: bool = False) -> Function:
+    from ..ir.verifier import verify
+    for _ in range(6):
+        changed = simplify(fn)
+        changed |= cse(fn)
+        changed |= dce(fn)
+        if verify_each:
+            verify(fn)
+        if not changed:
+            break
+    return fn
+
+
+__all__ = ["optimize", "simplify", "cse", "dce"]

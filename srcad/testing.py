@@ -1,0 +1,1 @@
+def check_grads(*a, **k): raise NotImplementedError

@@ -1,0 +1,1 @@
+"""srcad test suite."""
