@@ -1,7 +1,9 @@
 """Shared helpers for the benchmark workloads.
 
-* :func:`time_call` -- per-call wall time: min over repeats of the mean of a
-  timed loop whose length is chosen like ``timeit``'s autorange.
+* :class:`TimedCall` / :func:`time_call` -- per-call wall time: min over
+  repeats of the mean of a timed loop whose length is chosen like ``timeit``'s
+  autorange; :func:`measure_all` builds, checks and times a workload's
+  implementations, sampling them round-robin.
 * :func:`optional_import` / :func:`guard` -- peers (jax, autograd, torch) and
   srcad itself may be missing or broken; a failing column prints a note
   instead of crashing the run.
@@ -32,53 +34,76 @@ NOT_INSTALLED = "n/a (not installed)"
 
 
 # --------------------------------------------------------------------- timing
-def time_call(
-    fn: Callable,
-    args: Sequence[Any] = (),
-    *,
-    repeat: int = 5,
-    min_time: float = 0.2,
-    budget: float = 6.0,
-) -> float:
-    """Seconds per call of ``fn(*args)``.
+class TimedCall:
+    """Per-call wall time of ``fn(*args)``: min over repeats of the mean of a
+    timed loop.
 
     The loop length is picked like ``timeit``'s autorange (the smallest of
-    1, 2, 5, 10, 20, ... loops taking >= ``min_time`` seconds); then the loop
-    is timed ``repeat`` more times (fewer once ``budget`` seconds are spent)
-    and the minimum of the per-call means is returned. The call is compiled
-    into the timeit loop as ``fn(a0, a1, ...)``, so there is no lambda or
-    ``*args`` overhead in the measurement.
+    1, 2, 5, 10, 20, ... loops taking >= ``min_time`` seconds); each
+    :meth:`sample` then times the loop once more, up to ``repeat`` samples or
+    until ``budget`` seconds are spent. ``best`` is the minimum per-call mean
+    seen so far. The call is compiled into the timeit loop as
+    ``fn(a0, a1, ...)``, so there is no lambda or ``*args`` overhead.
     """
-    names = [f"a{i}" for i in range(len(args))]
-    ns = dict(zip(names, args))
-    ns["fn"] = fn
-    timer = timeit.Timer(f"fn({', '.join(names)})", globals=ns)
 
-    start = time.perf_counter()
-    loops, base = 1, 1
-    while True:
-        for mult in (1, 2, 5):
-            loops = base * mult
-            elapsed = timer.timeit(loops)
-            if elapsed >= min_time:
-                break
-        else:
-            base *= 10
-            continue
-        break
-    best = elapsed / loops
-    for _ in range(repeat):
-        if time.perf_counter() - start > budget:
+    def __init__(
+        self,
+        fn: Callable,
+        args: Sequence[Any] = (),
+        *,
+        repeat: int = 5,
+        min_time: float = 0.2,
+        budget: float = 6.0,
+    ) -> None:
+        names = [f"a{i}" for i in range(len(args))]
+        ns: dict[str, Any] = dict(zip(names, args))
+        ns["fn"] = fn
+        self.timer = timeit.Timer(f"fn({', '.join(names)})", globals=ns)
+        self.left = repeat
+        self.budget = budget
+        start = time.perf_counter()
+        base = 1
+        while True:
+            for mult in (1, 2, 5):
+                self.loops = base * mult
+                elapsed = self.timer.timeit(self.loops)
+                if elapsed >= min_time:
+                    break
+            else:
+                base *= 10
+                continue
             break
-        best = min(best, timer.timeit(loops) / loops)
-    return best
+        self.best = elapsed / self.loops
+        self.spent = time.perf_counter() - start
+
+    def sample(self) -> bool:
+        """Time the loop once more; False (and nothing timed) when done."""
+        if self.left <= 0 or self.spent > self.budget:
+            return False
+        elapsed = self.timer.timeit(self.loops)
+        self.spent += elapsed
+        self.left -= 1
+        self.best = min(self.best, elapsed / self.loops)
+        return True
 
 
-def time_once(fn: Callable, *args: Any) -> tuple[float, Any]:
-    """Wall time of a single call (used for compile / first-call times)."""
-    t0 = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - t0, out
+def time_call(fn: Callable, args: Sequence[Any] = (), **timing: Any) -> float:
+    """Seconds per call of ``fn(*args)`` (see :class:`TimedCall` for ``timing``)."""
+    timed = TimedCall(fn, args, **timing)
+    while timed.sample():
+        pass
+    return timed.best
+
+
+def sample_round_robin(timers: Iterable[TimedCall]) -> None:
+    """Sample several :class:`TimedCall` s in turn until all are done, so that a
+    burst of background load hits every implementation alike."""
+    timers = list(timers)
+    busy = True
+    while busy:
+        busy = False
+        for t in timers:
+            busy = t.sample() or busy
 
 
 # -------------------------------------------------------- optional components
@@ -324,21 +349,21 @@ def startup_seconds(res: dict | str) -> float | str:
     return res["first_call"] if isinstance(res, dict) else res
 
 
-# ------------------------------------------------------------ one table cell
-def measure(
+# ----------------------------------------------------------- table cells
+def prepare(
     build: Callable[[], Any],
     args: Sequence[Any],
     ref: Sequence[float] | None = None,
     rtol: float = 1e-8,
     **timing: Any,
-) -> float | str:
-    """Build an implementation, check it, time it -> seconds per call or a note.
+) -> TimedCall | str:
+    """Build an implementation, check it, and set up its timing.
 
     ``build()`` returns the callable (or a note string such as
     :data:`NOT_INSTALLED`). The first call (which triggers any JIT
     compilation) is not timed; its result is compared against ``ref`` (a
-    gradient tuple) to ``rtol`` before timing, and a mismatch is reported
-    instead of a time.
+    gradient tuple) to ``rtol`` before timing, and a mismatch is returned as
+    a note instead. Errors anywhere become ``"error: ..."`` notes.
     """
     fn = guard(build)
     if isinstance(fn, str):
@@ -350,7 +375,17 @@ def measure(
         bad = guard(lambda: check_close(out, ref, rtol))
         if bad:
             return bad
-    return guard(lambda: time_call(fn, args, **timing))
+    return guard(lambda: TimedCall(fn, args, **timing))
+
+
+def measure_all(jobs: Sequence[dict]) -> list[float | str]:
+    """Table cells for ``jobs`` (keyword arguments of :func:`prepare`):
+    seconds per call or a note. All jobs are prepared first, then timed
+    round-robin (:func:`sample_round_robin`)."""
+    prepared = [prepare(**job) for job in jobs]
+    timers = [p for p in prepared if isinstance(p, TimedCall)]
+    guard(lambda: sample_round_robin(timers))
+    return [p.best if isinstance(p, TimedCall) else p for p in prepared]
 
 
 def fmt_bytes(n: Any) -> str:

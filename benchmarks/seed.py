@@ -100,10 +100,10 @@ IMPLEMENTATIONS = [
 def main() -> None:
     print("=" * 78)
     print(f"seed: grad of f(x1, x2) = log(x1) + x1*x2 - sin(x2) at {ARGS}, per call from Python")
-    rows = [
-        (label, {"": T.measure(build, ARGS, ref=REF, rtol=1e-12)})
-        for label, build in IMPLEMENTATIONS
-    ]
+    cells = T.measure_all(
+        [{"build": build, "args": ARGS, "ref": REF, "rtol": 1e-12} for _, build in IMPLEMENTATIONS]
+    )
+    rows = [(label, {"": cell}) for (label, _), cell in zip(IMPLEMENTATIONS, cells)]
     T.print_table(
         "seed -- gradient per call",
         [""],

@@ -17,12 +17,9 @@ from .ad import jvp_function, vjp_function
 from .codegen import generate_module, load_module
 from .errors import SrcadTypeError
 from .frontend import lower_function, parse_function
-from .ir.core import Function
+from .ir.core import Function, clone_function
 from .ir.types import Type, type_of_python_value
 from .passes import optimize
-
-_MISSING = object()
-
 
 @dataclass(frozen=True)
 class Spec:
@@ -62,12 +59,15 @@ class Differentiable:
         self._ir: dict[tuple, Function] = {}
         self._compiled: dict[tuple, Callable] = {}
         self._entries: dict[Spec, Callable] = {}
-        self._call = self._entry(Spec("primal"))
+        # f(...) goes straight to the generated entry: a per-function subclass holds it as
+        # __call__ (special methods are looked up on the type, not the instance).
+        self.__class__ = type(type(self).__name__, (type(self),),
+                              {"__call__": staticmethod(self._entry(Spec("primal")))})
         self.grad = self._entry(Spec("grad", self.wrt, ))
         self.value_and_grad = self._entry(Spec("grad", self.wrt, with_value=True))
 
-    def __call__(self, *args, **kwargs):
-        return self._call(*args, **kwargs)
+    def __call__(self, *args, **kwargs):  # replaced per instance, see __init__
+        return self._entry(Spec("primal"))(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<srcad.differentiate {self.fn.__module__}.{self.fn.__qualname__}>"
@@ -119,9 +119,14 @@ class Differentiable:
         return tuple(ba.arguments[n] for n in self.param_names)
 
     def lower(self, types: tuple[Type, ...]) -> Function:
+        """The optimized IR of the function for these argument types (shared: transforms
+        clone it, never mutate it)."""
         ir = self._ir.get(types)
         if ir is None:
             ir = lower_function(self.fn, list(types), self.param_names)
+            tree = ir.out_tree
+            optimize(ir)  # AD then sees no dead carries or duplicate work
+            ir.out_tree = tree
             self._ir[types] = ir
         return ir
 
@@ -220,12 +225,44 @@ def _out_struct(ir: Function, base: int = 0):
 
 def build_ir(d: Differentiable, spec: Spec, types) -> Built:
     """Lower and transform for ``spec``; returns optimized IR and its output structure."""
+    built = _build_ir(d, spec, types)
+    _prune_outputs(built)
+    optimize(built.ir)
+    built.adjoint_from = _adjoint_start(built.ir)
+    return built
+
+
+def _prune_outputs(built: Built) -> None:
+    """Keep only the outputs the result structure returns (e.g. grad drops the value)."""
+    used: list[int] = []
+
+    def walk(s):
+        if isinstance(s, int):
+            used.append(s)
+        elif isinstance(s, tuple):
+            for x in s:
+                walk(x)
+    walk(built.out_struct)
+    keep = sorted(set(used))
+    remap = {old: new for new, old in enumerate(keep)}
+
+    def rebuild(s):
+        if isinstance(s, int):
+            return remap[s]
+        if isinstance(s, tuple):
+            return tuple(rebuild(x) for x in s)
+        return s
+    built.ir.body.yields = [built.ir.outputs[k] for k in keep]
+    built.out_struct = rebuild(built.out_struct)
+
+
+def _build_ir(d: Differentiable, spec: Spec, types) -> Built:
     ir = d.lower(types)
     name = d.fn.__name__
     nout = len(ir.outputs)
     checkpoint = spec.checkpoint if spec.checkpoint is not None else d.checkpoint
     if spec.kind == "primal":
-        return Built(optimize(ir), f"{name}_primal", _out_struct(ir), "primal")
+        return Built(clone_function(ir), f"{name}_primal", _out_struct(ir), "primal")
     if spec.kind in ("grad", "hvp"):
         _check_scalar_output(d, ir, spec.has_aux)
         wrt, positions, bare = _float_wrt(d, types, spec.argnums, spec.kind)
@@ -236,7 +273,7 @@ def build_ir(d: Differentiable, spec: Spec, types) -> Built:
             # outputs: outs, grads, d outs, d grads
             n = nout + len(wrt)
             struct = _grad_struct(wrt, positions, bare, n + nout)
-            return Built(optimize(fwd), f"{name}_hvp", struct, "Hessian-vector product "
+            return Built(fwd, f"{name}_hvp", struct, "Hessian-vector product "
                          "(forward over reverse)")
         grads = _grad_struct(wrt, positions, bare, nout)
         value = 0
@@ -246,20 +283,18 @@ def build_ir(d: Differentiable, spec: Spec, types) -> Built:
             out = ((value, grads) if spec.with_value else (grads, aux))
         else:
             out = (value, grads) if spec.with_value else grads
-        vj = optimize(vj)
-        return Built(vj, f"{name}_grad", out, "gradient (reverse mode)", _adjoint_start(vj))
+        return Built(vj, f"{name}_grad", out, "gradient (reverse mode)")
     if spec.kind == "jvp":
         wrt = [i for i, t in enumerate(types) if t.is_float]
         fw = jvp_function(ir, wrt)
-        return Built(optimize(fw), f"{name}_jvp", (_out_struct(ir), _out_struct(ir, nout)),
+        return Built(fw, f"{name}_jvp", (_out_struct(ir), _out_struct(ir, nout)),
                      "Jacobian-vector product (forward mode)")
     if spec.kind == "vjp":
         wrt = [i for i, t in enumerate(types) if t.is_float]
         vj = vjp_function(ir, wrt, seeds=None, checkpoint=checkpoint)
         grads = tuple(range(nout, nout + len(wrt)))
-        vj = optimize(vj)
         return Built(vj, f"{name}_vjp", (_out_struct(ir), grads),
-                     "vector-Jacobian product (reverse mode)", _adjoint_start(vj))
+                     "vector-Jacobian product (reverse mode)")
     raise ValueError(spec.kind)
 
 
@@ -272,36 +307,47 @@ def _adjoint_start(vj: Function) -> int | None:
 # ----------------------------------------------------------------------------- dispatch
 
 def _make_entry(d: Differentiable, spec: Spec) -> Callable:
-    """A wrapper specialised to the function's parameters: one dict lookup on argument types,
-    then the compiled call.  Anything unusual (keywords, defaults) takes the slow path."""
+    """A wrapper with the user function's own signature (names, defaults, keyword-only), so
+    Python binds the arguments.  The hot path checks the argument types against the last
+    types seen (a monomorphic inline cache) and calls the compiled function; other types go
+    through one dictionary lookup (compiling on a miss)."""
     table: dict[tuple, Callable] = {}
-    names = [f"a{i}" for i in range(len(d.param_names))]
+    params = list(d.signature.parameters.values())
+    names = [p.name for p in params]
+    ns: dict[str, object] = {}
 
-    def slow(args, kwargs):
-        args = tuple(a for a in args if a is not _MISSING)
-        bound = d.bind(args, kwargs)
-        fn = d.compiled(spec, bound)
-        if not kwargs and len(args) == len(names):
-            table[tuple(type(a) for a in bound)] = fn
-        return fn(*bound)
+    def slow(*args):
+        key = tuple(type(a) for a in args)
+        fn = table.get(key)
+        if fn is None:
+            fn = d.compiled(spec, args)
+            table[key] = fn
+        for i, t in enumerate(key):
+            ns[f"_srcad_t{i}"] = t
+        ns["_srcad_fn"] = fn
+        return fn(*args)
 
-    if not names:
-        return lambda: slow((), {})
-    params = ", ".join(f"{n}=_MISSING" for n in names)
-    key = ", ".join(f"type({n})" for n in names) + ("," if len(names) == 1 else "")
+    sig = []
+    for i, p in enumerate(params):
+        text = p.name
+        if p.default is not inspect.Parameter.empty:
+            ns[f"_srcad_d{i}"] = p.default
+            text += f"=_srcad_d{i}"
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and "*" not in sig:
+            sig.append("*")
+        sig.append(text)
     argl = ", ".join(names)
-    missing = " or ".join(f"{n} is _MISSING" for n in names)
-    src = (f"def entry({params}, **kw):\n"
-           f"    if kw or {missing}:\n"
-           f"        return slow(({argl},), kw)\n"
-           f"    fn = get(({key}))\n"
-           f"    if fn is None:\n"
-           f"        return slow(({argl},), kw)\n"
-           f"    return fn({argl})\n")
-    ns = {"_MISSING": _MISSING, "slow": slow, "get": table.get}
+    check = " and ".join(f"type({n}) is _srcad_t{i}" for i, n in enumerate(names)) or "True"
+    src = (f"def entry({', '.join(sig)}):\n"
+           f"    if {check}:\n"
+           f"        return _srcad_fn({argl})\n"
+           f"    return _srcad_slow({argl})\n")
+    ns.update({"_srcad_slow": slow, "_srcad_fn": None})
+    ns.update({f"_srcad_t{i}": None for i in range(len(names))})
     exec(src, ns)
     entry = ns["entry"]
     entry.__name__ = f"{d.fn.__name__}_{spec.kind}"
+    entry.__qualname__ = entry.__name__
     entry.__doc__ = f"srcad {spec.kind} of {d.fn.__qualname__}"
     return entry
 
@@ -363,9 +409,10 @@ def _float_positions(d: Differentiable, args) -> list[int]:
 def jvp(f, primals: Sequence, tangents: Sequence):
     """Forward mode: ``(f(*primals), J @ tangents)``.  Tangents of int arguments are ignored."""
     d = as_differentiable(f)
-    primals = tuple(primals)
     if len(tangents) != len(primals):
         raise TypeError("jvp: primals and tangents must have the same length")
+    tangents = list(tangents) + [0.0] * (len(d.param_names) - len(primals))
+    primals = d.bind(tuple(primals), {})  # defaults fill the rest (with zero tangents)
     fn = d.compiled(Spec("jvp"), primals)
     ts = [float(tangents[i]) for i in _float_positions(d, primals)]
     return fn(*primals, *ts)
@@ -375,7 +422,8 @@ def vjp(f, *primals, has_aux: bool = False):
     """Reverse mode: returns ``(f(*primals), pullback)``; ``pullback(ct)`` gives one
     cotangent per primal (None for int arguments)."""
     d = as_differentiable(f)
-    primals = tuple(primals)
+    given = len(primals)
+    primals = d.bind(tuple(primals), {})  # defaults fill the rest
     prim_fn = d.compiled(Spec("primal"), primals)
     fn = d.compiled(Spec("vjp"), primals)
     out = prim_fn(*primals)
@@ -389,7 +437,7 @@ def vjp(f, *primals, has_aux: bool = False):
         result = [None] * len(primals)
         for i, g in zip(floats, grads):
             result[i] = g
-        return tuple(result)
+        return tuple(result[:given])
 
     if has_aux:
         raise NotImplementedError("vjp(has_aux=True) is not supported yet")

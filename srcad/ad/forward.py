@@ -58,12 +58,14 @@ class Forward:
         for o, n in zip(op.outputs, outs):
             n.const = o.const
             vmap[o] = n
-        b.append(Op(op.prim, ins, outs, op.params, (), op.loc))
+        new = b.append(Op(op.prim, ins, outs, op.params, (), op.loc))
         ts = [tmap.get(x) for x in op.inputs]
         if op.prim == "push":
             if ts[0] is not None:
                 self.pushed_tangent.add(op.params["slot"])
-                b.append(Op("push", [ts[0]], [], op.params, (), op.loc))
+                # the reserved capacity counted values only: check both pushes
+                new.params = dict(op.params, checked=True)
+                b.append(Op("push", [ts[0]], [], new.params, (), op.loc))
             return
         if op.prim == "pop":
             if op.params["slot"] in self.pushed_tangent:

@@ -165,18 +165,14 @@ class Reverse:
         ab = Builder(ar, op.loc)
         k = Value(I64, "k")
         cbar = [Value(carries[j].type, _bar_name(carries[j])) for j in slots]
-        local: dict[Value, Value] = {}
+        local = _ThreadedAdjoints(body.defined())
         for j, cb in zip(slots, cbar):
             self.accumulate(ab, local, body.yields[j], cb)
         self.adjoint_ops(body.ops, ab, local)
         new_cbar = [local.pop(carries[j], None) or ab.const(0.0, carries[j].type) for j in slots]
-        defined = body.defined()
-        outer = [v for v in local if v not in defined]
-        accs = [Value(v.type, _bar_name(v)) for v in outer]
-        ab.loc = op.loc
-        ar.yields = new_cbar + [ab.add(a, local[v], name=_bar_name(v)) for a, v in zip(accs,
-                                                                                    outer)]
-        ar.params = [k] + cbar + accs
+        outer = list(local.params)
+        ar.yields = new_cbar + [local[v] for v in outer]
+        ar.params = [k] + cbar + [local.params[v] for v in outer]
         return ar, slots, outer, k
 
     def adjoint_loop(self, op: Op, b: Builder, adj: dict, emit_primal: Op | None = None) -> None:
@@ -209,15 +205,17 @@ class Reverse:
             b.append(emit_primal)
         last = b.sub(trip, b.const(1))
         cinit = [cts[j] or b.const(0.0, carries[j].type) for j in slots]
-        ainit = [b.const(0.0, v.type) for v in outer]
+        # Outer adjoints are threaded through the loop (not summed afterwards), so the order of
+        # additions, and so the result, is the same however the loop is segmented.
+        ainit = [adj.pop(v, None) or b.const(0.0, v.type) for v in outer]
         outs = [Value(carries[j].type, _bar_name(init[j]) if init[j].name else None)
                 for j in slots] + [Value(v.type, _bar_name(v)) for v in outer]
         b.append(Op("for", [last, b.const(-1), b.const(-1)] + cinit + ainit, outs,
                     {"adjoint": True}, [ar], op.loc))
+        for v, o in zip(outer, outs[len(slots):]):
+            adj[v] = o  # threaded: already includes the adjoint v had before the loop
         for j, o in zip(slots, outs):
             self.accumulate(b, adj, init[j], o)
-        for v, o in zip(outer, outs[len(slots):]):
-            self.accumulate(b, adj, v, o)
 
     def adjoint_for_recompute(self, op: Op, b: Builder, adj: dict) -> None:
         """A loop whose primal run kept no tape: re-run it with taping, then reverse it."""
@@ -297,8 +295,39 @@ class Reverse:
                 counts[o.params["stack"]] = counts.get(o.params["stack"], 0) + 1
             elif o.regions and any(x.prim == "push" for reg in o.regions for x in reg.walk()):
                 return []
+        for o in body.ops:
+            if o.prim == "push":  # capacity is reserved: no growth check per push
+                o.params["checked"] = False
         return [Op("reserve", [trip], [], {"stack": stack, "per_iter": n}, (), op.loc)
                 for stack, n in counts.items()]
+
+
+class _ThreadedAdjoints(dict):
+    """Adjoints inside a loop body.  The adjoint of a value from outside the loop is a carry of
+    the adjoint loop: its parameter is created the first time the body touches it, and every
+    contribution is added to it directly (so the sums associate the same way however loops are
+    nested or segmented: checkpointing gives bit-identical gradients)."""
+
+    def __init__(self, defined: set[Value]):
+        super().__init__()
+        self.defined = defined
+        self.params: dict[Value, Value] = {}
+
+    def _outer(self, v: Value) -> None:
+        if v not in self.defined and v not in self.params and not dict.__contains__(self, v):
+            p = Value(v.type, _bar_name(v))
+            self.params[v] = p
+            self[v] = p
+
+    def get(self, v, default=None):
+        self._outer(v)
+        return dict.get(self, v, default)
+
+    def pop(self, v, default=None):
+        if v not in self.defined:  # outer adjoints stay carried: hand out the current value
+            self._outer(v)
+            return dict.get(self, v, default)
+        return dict.pop(self, v, default)
 
 
 def _apply_insertions(r: Region, ins: dict[int, list[Op]]) -> None:

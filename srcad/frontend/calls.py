@@ -89,6 +89,11 @@ for _prim_name, _fns in {
     _alias(_prim_name, 2, *_fns)
 
 
+def _np_fabs(lw, args, kwargs, node):
+    (x,) = _args(lw, "fabs", args, kwargs, node, 1, ("x",))
+    return lw.b.abs(lw.b.convert(x, to="f64") if not x.type.is_float else x)
+
+
 def _fabs(lw, args, kwargs, node):
     (x,) = _args(lw, "fabs", args, kwargs, node, 1)
     return lw.b.abs(lw.b.convert(x, to="f64"))
@@ -167,7 +172,7 @@ def _stop_gradient(lw, args, kwargs, node):
 
 
 CALLS.update({
-    math.fabs: _fabs, math.log: _math_log, np.log: _prim("log", 1, ("x",)),
+    math.fabs: _fabs, np.fabs: _np_fabs, math.log: _math_log, np.log: _prim("log", 1, ("x",)),
     math.floor: _pyfloor("floor"), math.ceil: _pyfloor("ceil"),
     builtins.max: _minmax("maximum", "max"), builtins.min: _minmax("minimum", "min"),
     np.clip: _clip, np.where: _where,

@@ -473,11 +473,16 @@ class Lowerer:
         def cond(env):
             return self.truth(self.expr(node.test), node.test)
         self.loop(node, "while", node.body, None, cond=cond)
+        test = node.test
+        if (isinstance(test, ast.Constant) and test.value and
+                not _contains(node.body, (ast.Break,), True)):
+            # `while True:` without break is left only through return
+            self.env[RET] = True
 
     def for_as_while(self, node, start, stop, step):
         """``for`` with break/return: a while over an internal counter ``.k``."""
         target = node.target.id
-        k = ".k"
+        k = f".k{node.lineno}.{node.col_offset}"  # one counter per loop (they may nest)
         self.env[k] = start
 
         def cond(env):
@@ -492,7 +497,7 @@ class Lowerer:
             env[target] = env[k]
             env[k] = self.b.add(env[k], step)
 
-        self.loop(node, "while", node.body, setup, cond=cond, extra=[k])
+        self.loop(node, "while", node.body, setup, cond=cond, extra=[k, target])
         del self.env[k]
 
     def loop(self, node, kind: str, body_stmts, setup, *, head=(), cond=None, params=None,

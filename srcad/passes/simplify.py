@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ..ir.core import Builder, Function, Op, Region, Value, substitute
+from ..primitives import REGISTRY
 
 
 def simplify(fn: Function) -> bool:
@@ -32,6 +33,9 @@ def _region(r: Region, vmap: dict) -> bool:
             changed |= _if(op, Builder(out, op.loc), vmap)
         elif op.prim in ("for", "while"):
             changed |= _invariant_carries(op, vmap)
+        elif op.inputs and any(x.is_const for x in op.inputs) and _refold(op, out, vmap):
+            changed = True
+            continue
         elif op.prim == "not_":
             inner = producer.get(op.inputs[0])
             if inner is not None and inner.prim == "not_":
@@ -44,6 +48,18 @@ def _region(r: Region, vmap: dict) -> bool:
     r.ops = new_ops
     r.yields = [vmap.get(y, y) for y in r.yields]
     return changed
+
+
+def _refold(op: Op, out: Region, vmap: dict) -> bool:
+    """Constants substituted into an op (e.g. an invariant carry) may enable folding."""
+    prim = REGISTRY.get(op.prim)
+    if prim is None or prim.fold is None or len(op.outputs) != 1:
+        return False
+    folded = prim.fold(Builder(out, op.loc), op.inputs, op.params)
+    if folded is None:
+        return False
+    vmap[op.outputs[0]] = folded
+    return True
 
 
 def _if(op: Op, b: Builder, vmap: dict) -> bool:
