@@ -9,20 +9,55 @@
 """
 __version__ = "0.1.0"
 
-from . import testing  # noqa: E402,F401
-from .api import (  # noqa: E402,F401
-    Differentiable, differentiate, grad, hessian, hvp, interpret, jacfwd, jacrev, jvp, show,
-    tape_size, value_and_grad, vjp,
+from . import testing
+from .api import (
+    Differentiable,
+    differentiate,
+    grad,
+    hessian,
+    hvp,
+    interpret,
+    jacfwd,
+    jacrev,
+    jvp,
+    show,
+    tape_size,
+    value_and_grad,
+    vjp,
 )
-from .errors import (  # noqa: E402,F401
-    NotDifferentiableError, SrcadError, SrcadNameError, SrcadRecursionError, SrcadTypeError,
-    UnsupportedCallError, UnsupportedSyntaxError,
+from .errors import (
+    NotDifferentiableError,
+    SrcadError,
+    SrcadNameError,
+    SrcadRecursionError,
+    SrcadTypeError,
+    UnsupportedCallError,
+    UnsupportedSyntaxError,
 )
-from .frontend.calls import checkpoint, stop_gradient  # noqa: E402,F401
+from .frontend.calls import checkpoint, stop_gradient
 
 __all__ = [
-    "differentiate", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian",
-    "hvp", "show", "interpret", "tape_size", "checkpoint", "stop_gradient", "testing",
-    "SrcadError", "UnsupportedSyntaxError", "UnsupportedCallError", "SrcadNameError",
-    "SrcadTypeError", "SrcadRecursionError", "NotDifferentiableError", "Differentiable",
+    "Differentiable",
+    "NotDifferentiableError",
+    "SrcadError",
+    "SrcadNameError",
+    "SrcadRecursionError",
+    "SrcadTypeError",
+    "UnsupportedCallError",
+    "UnsupportedSyntaxError",
+    "checkpoint",
+    "differentiate",
+    "grad",
+    "hessian",
+    "hvp",
+    "interpret",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "show",
+    "stop_gradient",
+    "tape_size",
+    "testing",
+    "value_and_grad",
+    "vjp",
 ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .ad import jvp_function, vjp_function
 from .codegen import generate_module, load_module
@@ -20,6 +20,7 @@ from .frontend import lower_function, parse_function
 from .ir.core import Function, clone_function
 from .ir.types import Type, type_of_python_value
 from .passes import optimize
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -354,7 +355,7 @@ def _make_entry(d: Differentiable, spec: Spec) -> Callable:
 
 # ----------------------------------------------------------------------------- free functions
 
-_wrapped: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_wrapped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def as_differentiable(f) -> Differentiable:

@@ -18,7 +18,7 @@ class Loc:
 
 
 class SrcadError(Exception):
-    """Base class of srcad's errors.  ``str(err)`` reads ``file:line:col: reason`` + source + hint."""
+    """Base class of srcad errors; ``str(err)`` is ``file:line:col: reason``, source, hint."""
 
     def __init__(self, reason: str, loc: Loc | None = None, hint: str | None = None):
         self.reason = reason

@@ -6,7 +6,7 @@ Hessian-vector product (forward over reverse) against finite differences of the 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

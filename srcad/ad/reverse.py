@@ -185,7 +185,7 @@ class Reverse:
         carries = body.params[1:] if is_for else body.params
         ar, slots, outer, k = self._adjoint_body(op, cts)
         if is_for:
-            start, stop, step = op.inputs[:3]
+            start, _, step = op.inputs[:3]
             index_map = {body.params[0]: (start, step)}
         else:
             index_map = {}

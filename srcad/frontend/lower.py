@@ -19,7 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import (
-    SrcadNameError, SrcadRecursionError, SrcadTypeError, UnsupportedCallError,
+    SrcadNameError,
+    SrcadRecursionError,
+    SrcadTypeError,
+    UnsupportedCallError,
     UnsupportedSyntaxError,
 )
 from ..ir.core import Builder, Function, Op, Region, Value
@@ -101,9 +104,7 @@ def assigned_names(stmts) -> list[str]:
             if isinstance(node, ast.Assign):
                 for t in node.targets:
                     targets(t)
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                targets(node.target)
-            elif isinstance(node, ast.For):
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
                 targets(node.target)
     return list(seen)
 
@@ -423,11 +424,11 @@ class Lowerer:
 
     def stmt_For(self, node):
         it = node.iter
-        checkpoint = None
+        every = None
         if isinstance(it, ast.Call):
             callee = self.expr(it.func)
             if callee is checkpoint:
-                checkpoint = self.checkpoint_arg(it)
+                every = self.checkpoint_arg(it)
                 it = it.args[0]
         if not (isinstance(it, ast.Call) and self.expr(it.func) is range):
             raise self.unsupported("srcad loops over range(...) only", node.iter,
@@ -443,7 +444,7 @@ class Lowerer:
         if step.is_const and step.const == 0:
             raise SrcadTypeError("range() step must not be zero", self.loc(it))
         if _contains(node.body, (ast.Break,), True) or _contains(node.body, (ast.Return,), False):
-            if checkpoint is not None:
+            if every is not None:
                 raise self.unsupported("a checkpointed loop cannot contain break or return",
                                        node)
             self.for_as_while(node, start, stop, step)
@@ -454,7 +455,7 @@ class Lowerer:
             env[target] = params[0]
 
         self.loop(node, "for", node.body, setup, head=[start, stop, step],
-                  params={"checkpoint": checkpoint} if checkpoint is not None else {})
+                  params={"checkpoint": every} if every is not None else {})
 
     def checkpoint_arg(self, call: ast.Call):
         if len(call.args) != 1:
@@ -482,7 +483,7 @@ class Lowerer:
     def for_as_while(self, node, start, stop, step):
         """``for`` with break/return: a while over an internal counter ``.k``."""
         target = node.target.id
-        k = f".k{node.lineno}.{node.col_offset}"  # one counter per loop (they may nest)
+        k = f".k.{node.lineno}.{node.col_offset}"  # one counter per loop (they may nest)
         self.env[k] = start
 
         def cond(env):
@@ -535,7 +536,7 @@ class Lowerer:
             region = Region()
             index = Value(I64, node.target.id if kind == "for" else "k") if kind == "for" else None
             region.params = ([index] if index is not None else []) + [
-                Value(v.type, n if not n.startswith(".") else n[1:]) for v, (n, _) in
+                Value(v.type, n if not n.startswith(".") else n[1:].split(".")[0]) for v, (n, _) in
                 zip(leaves, self._leaf_names(trees))]
             carry_params = region.params[1:] if index is not None else region.params
 
@@ -680,7 +681,7 @@ class Lowerer:
 
     def expr_Constant(self, node):
         v = node.value
-        if isinstance(v, bool) or isinstance(v, (int, float)):
+        if isinstance(v, (bool, int, float)):
             return self.b.const(v)
         if v is None:
             return None
@@ -831,4 +832,4 @@ def _hashable(x) -> bool:
         return False
 
 
-__all__ = ["lower_function", "Lowerer", "TupleV", "math"]
+__all__ = ["Lowerer", "TupleV", "lower_function", "math"]

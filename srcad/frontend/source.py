@@ -8,7 +8,7 @@ import linecache
 import textwrap
 import types
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from ..errors import Loc, UnsupportedSyntaxError
 
@@ -50,7 +50,7 @@ class FuncInfo:
         raise KeyError(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(fn: types.FunctionType) -> FuncInfo:
     try:
         src = inspect.getsource(fn)

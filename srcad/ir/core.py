@@ -9,7 +9,7 @@ Tape ops ``push``/``pop`` have effects; every other op is pure.
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import Loc
 from .types import Type
@@ -23,7 +23,7 @@ NOCONST = object()
 class Value:
     """An SSA value.  ``const`` holds the Python value when a ``const`` op defines it."""
 
-    __slots__ = ("type", "name", "id", "const")
+    __slots__ = ("const", "id", "name", "type")
 
     def __init__(self, type: Type, name: str | None = None):
         self.type = type
@@ -40,7 +40,7 @@ class Value:
 
 
 class Op:
-    __slots__ = ("prim", "inputs", "outputs", "params", "regions", "loc")
+    __slots__ = ("inputs", "loc", "outputs", "params", "prim", "regions")
 
     def __init__(self, prim: str, inputs, outputs, params=None, regions=(), loc: Loc | None = None):
         self.prim = prim
@@ -55,7 +55,7 @@ class Op:
 
 
 class Region:
-    __slots__ = ("params", "ops", "yields")
+    __slots__ = ("ops", "params", "yields")
 
     def __init__(self, params=(), ops=(), yields=()):
         self.params: list[Value] = list(params)

@@ -52,14 +52,16 @@ class Printer:
         elif op.prim == "for":
             body = op.regions[0]
             start, stop, step, *init = op.inputs
-            carry = ", ".join(f"{self.decl(p)} = {self.v(i)}" for p, i in zip(body.params[1:], init))
+            carry = ", ".join(f"{self.decl(p)} = {self.v(i)}"
+                              for p, i in zip(body.params[1:], init))
             self.emit(indent, f"{lhs}for {self.v(body.params[0])} in range({self.v(start)}, "
                       f"{self.v(stop)}, {self.v(step)}) {ptxt}carry({carry}):", op)
             self.region(body, indent + 2)
             self.emit(indent + 2, "yield " + ", ".join(self.v(y) for y in body.yields))
         elif op.prim == "while":
             cond, body = op.regions
-            carry = ", ".join(f"{self.decl(p)} = {self.v(i)}" for p, i in zip(body.params, op.inputs))
+            carry = ", ".join(f"{self.decl(p)} = {self.v(i)}"
+                              for p, i in zip(body.params, op.inputs))
             cparams = ", ".join(self.v(p) for p in cond.params)
             self.emit(indent, f"{lhs}while carry({carry}) {ptxt}cond({cparams}):", op)
             self.region(cond, indent + 2)

@@ -21,4 +21,4 @@ def optimize(fn: Function, verify_each: bool = False) -> Function:
     return fn
 
 
-__all__ = ["optimize", "simplify", "cse", "dce"]
+__all__ = ["cse", "dce", "optimize", "simplify"]

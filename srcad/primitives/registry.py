@@ -8,15 +8,15 @@ Adding a smooth primitive takes a few lines::
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ..ir.core import Builder, Op, Value
 from ..ir.types import BOOL, F64, Type, promote
 
-REGISTRY: dict[str, "Primitive"] = {}
+REGISTRY: dict[str, Primitive] = {}
 
 # Rule signatures
 #   jvp(b, xs, outs, tangents, params) -> list of output tangents (None = symbolic zero)
@@ -83,7 +83,7 @@ def _coerce(b: Builder, prim: Primitive, inputs: list[Value]) -> list[Value]:
         c = convert(b, inputs[0], "bool")
         return [c] + _promote_all(b, inputs[1:], "same")
     if prim.coerce == "pow":
-        x, y = inputs
+        y = inputs[1]
         return _promote_all(b, inputs, "same") if y.type.is_float else inputs
     return _promote_all(b, inputs, prim.coerce)
 

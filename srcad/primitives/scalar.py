@@ -13,7 +13,11 @@ import numpy as np
 from ..ir.core import Value
 from ..ir.types import Type, promote
 from .registry import (
-    TYPE_RULES, Primitive, nondiff, register, smooth,
+    TYPE_RULES,
+    Primitive,
+    nondiff,
+    register,
+    smooth,
 )
 
 LN2 = math.log(2.0)
@@ -77,7 +81,8 @@ smooth("neg", np.negative, [lambda b, x, o: _c(b, o, -1.0)], "-{0}", coerce="sam
 
 def _pow_dx(b, x, y, o):
     # d/dx x**y = y * x**(y-1); an integer exponent stays integer (x**1 for y == 2).
-    return b.mul(y, b.pow(x, b.sub(y, b.const(1, y.type) if not y.type.is_float else _c(b, y, 1.0))))
+    one = _c(b, y, 1.0) if y.type.is_float else b.const(1, y.type)
+    return b.mul(y, b.pow(x, b.sub(y, one)))
 
 
 def _pow_dy(b, x, y, o):
@@ -237,7 +242,7 @@ nondiff("ceil", 1, np.ceil, "np.ceil({0})", coerce="float", type_rule="float")
 for _name, _fn, _sym in [("lt", np.less, "<"), ("le", np.less_equal, "<="),
                          ("gt", np.greater, ">"), ("ge", np.greater_equal, ">="),
                          ("eq", np.equal, "=="), ("ne", np.not_equal, "!=")]:
-    nondiff(_name, 2, _fn, "{0} %s {1}" % _sym, type_rule="bool")
+    nondiff(_name, 2, _fn, "{0} " + _sym + " {1}", type_rule="bool")
 
 nondiff("and_", 2, np.logical_and, "{0} and {1}", coerce="bool", type_rule="bool")
 nondiff("or_", 2, np.logical_or, "{0} or {1}", coerce="bool", type_rule="bool")
