@@ -13,6 +13,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .ad import jvp_function, vjp_function
 from .codegen import generate_module, load_module
 from .errors import SrcadTypeError
@@ -318,14 +320,16 @@ def _make_entry(d: Differentiable, spec: Spec) -> Callable:
     ns: dict[str, object] = {}
 
     def slow(*args):
-        key = tuple(type(a) for a in args)
+        key = tuple((a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args)
         fn = table.get(key)
         if fn is None:
             fn = d.compiled(spec, args)
             table[key] = fn
-        for i, t in enumerate(key):
-            ns[f"_srcad_t{i}"] = t
-        ns["_srcad_fn"] = fn
+        if not any(type(a) is np.ndarray for a in args):
+            # arrays of another dtype or rank share the Python type: they keep the dict path
+            for i, a in enumerate(args):
+                ns[f"_srcad_t{i}"] = type(a)
+            ns["_srcad_fn"] = fn
         return fn(*args)
 
     sig = []
@@ -415,8 +419,15 @@ def jvp(f, primals: Sequence, tangents: Sequence):
     tangents = list(tangents) + [0.0] * (len(d.param_names) - len(primals))
     primals = d.bind(tuple(primals), {})  # defaults fill the rest (with zero tangents)
     fn = d.compiled(Spec("jvp"), primals)
-    ts = [float(tangents[i]) for i in _float_positions(d, primals)]
+    ts = [_like(primals[i], tangents[i]) for i in _float_positions(d, primals)]
     return fn(*primals, *ts)
+
+
+def _like(primal, tangent):
+    """A tangent/cotangent in the primal's form (float, or an array of its dtype)."""
+    if isinstance(primal, np.ndarray):
+        return np.ascontiguousarray(np.broadcast_to(tangent, primal.shape), primal.dtype)
+    return float(tangent)
 
 
 def vjp(f, *primals, has_aux: bool = False):
@@ -499,7 +510,7 @@ def hvp(f, primals: Sequence, tangents: Sequence):
     floats = _float_positions(d, primals)
     argnums = floats[0] if len(primals) == 1 else tuple(floats)
     fn = d.compiled(Spec("hvp", argnums), primals)
-    return fn(*primals, *[float(tangents[i]) for i in floats])
+    return fn(*primals, *[_like(primals[i], tangents[i]) for i in floats])
 
 
 def hessian(f, argnums=0) -> Callable:
@@ -508,11 +519,10 @@ def hessian(f, argnums=0) -> Callable:
 
     def hess(*args):
         positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        floats = _float_positions(d, args)
         fn = d.compiled(Spec("hvp", argnums), tuple(args))
         cols = {}
-        for p in positions:
-            cols[p] = fn(*args, *[1.0 if i == p else 0.0 for i in floats])
+        for p in positions:  # one Hessian-vector product per differentiated argument
+            cols[p] = fn(*args, *[1.0 if i == p else 0.0 for i in positions])
         if isinstance(argnums, int):
             return cols[argnums]
         return tuple(tuple(cols[q][k] for q in positions) for k in range(len(positions)))

@@ -15,7 +15,9 @@ from .ir.types import type_of_python_value
 
 
 def _flat(out) -> np.ndarray:
-    return np.array(out if isinstance(out, tuple) else (out,), dtype=np.float64)
+    """All outputs (floats or arrays) as one float64 vector."""
+    parts = out if isinstance(out, tuple) else (out,)
+    return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts])
 
 
 def _shift(args, floats, u, eps):
@@ -25,12 +27,25 @@ def _shift(args, floats, u, eps):
     return shifted
 
 
-def central_difference(fn, args: Sequence, floats: list[int], u: np.ndarray,
-                       eps: float = 1e-6) -> np.ndarray:
-    """(f(x + eps u) - f(x - eps u)) / (2 eps), per output, in float64."""
+def _is_float(a) -> bool:
+    return type_of_python_value(a).is_float
+
+
+def central_difference(fn, args: Sequence, floats: list[int], u, eps: float = 1e-6):
+    """(f(x + eps u) - f(x - eps u)) / (2 eps), per output, in float64.  ``u`` holds one
+    direction per float argument (a float or an array of the argument's shape)."""
     plus = _flat(fn(*_shift(args, floats, u, eps)))
     minus = _flat(fn(*_shift(args, floats, u, -eps)))
     return (plus - minus) / (2 * eps)
+
+
+def _direction(rng, a):
+    return rng.standard_normal(np.shape(a)) if isinstance(a, np.ndarray) else \
+        float(rng.standard_normal())
+
+
+def _inner(g, u) -> float:
+    return float(sum(np.sum(np.asarray(gi) * ui) for gi, ui in zip(g, u)))
 
 
 def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: float = 1e-6,
@@ -44,12 +59,13 @@ def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: fl
     """
     d = as_differentiable(f)
     args = tuple(args)
-    floats = [i for i, a in enumerate(args) if type_of_python_value(a).is_float]
+    floats = [i for i, a in enumerate(args) if _is_float(a)]
     if not floats:
         raise ValueError("check_grads needs at least one float argument")
     rng = np.random.default_rng(seed)
-    u = rng.standard_normal(len(floats))
-    out = _flat(d.fn(*args))
+    u = [_direction(rng, args[i]) for i in floats]
+    raw = d.fn(*args)
+    out = _flat(raw)
     v = rng.standard_normal(out.size)
     fd = central_difference(d.fn, args, floats, u, eps)
     scale = max(1.0, float(np.max(np.abs(fd))))
@@ -62,15 +78,14 @@ def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: fl
     if "fwd" in modes:
         tangents = [0.0] * len(args)
         for i, ui in zip(floats, u):
-            tangents[i] = float(ui)
+            tangents[i] = ui
         _, t = jvp(d, args, tangents)
         jvp_out = _flat(t)
         close(jvp_out, fd, "forward mode vs finite differences")
     if "rev" in modes:
         _, pullback = vjp(d, *args)
-        ct = tuple(float(x) for x in v) if out.size > 1 else float(v[0])
-        g = pullback(ct)
-        vjp_dot = float(sum(g[i] * ui for i, ui in zip(floats, u)))
+        g = pullback(_unflatten(v, raw))
+        vjp_dot = _inner([g[i] for i in floats], u)
         close(vjp_dot, float(v @ fd), "reverse mode vs finite differences (<v, J u>)")
     if jvp_out is not None and vjp_dot is not None:
         close(vjp_dot, float(v @ jvp_out), "forward vs reverse mode")
@@ -79,9 +94,20 @@ def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: fl
             raise ValueError("order=2 needs a scalar-output function")
         tangents = [0.0] * len(args)
         for i, ui in zip(floats, u):
-            tangents[i] = float(ui)
+            tangents[i] = ui
         hv = _flat(hvp(d, args, tangents))
         from .api import grad
         g = grad(d, argnums=tuple(floats))
         fd2 = central_difference(lambda *a: g(*a), args, floats, u, eps=1e-5)
         close(hv, fd2, "Hessian-vector product vs finite differences of the gradient")
+
+
+def _unflatten(v: np.ndarray, like):
+    """Split the vector ``v`` into the structure of the output ``like``."""
+    parts = like if isinstance(like, tuple) else (like,)
+    out, k = [], 0
+    for p in parts:
+        n = int(np.size(p))
+        out.append(v[k:k + n].reshape(np.shape(p)) if np.ndim(p) else float(v[k]))
+        k += n
+    return tuple(out) if isinstance(like, tuple) else out[0]

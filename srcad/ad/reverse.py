@@ -27,6 +27,7 @@ from ..errors import NotDifferentiableError
 from ..ir.core import Builder, Function, Op, Region, Value, clone_op, substitute
 from ..ir.types import I64
 from ..primitives import REGISTRY
+from ..primitives.arrays import Sparse
 from .activity import varied_values
 
 _CONTROL = ("if", "for", "while")
@@ -46,6 +47,7 @@ class Reverse:
         self.fn = clone_function(fn)
         self.wrt = wrt
         self.slots = 0
+        self.owned: set[Value] = set()
         self.insert_before: dict[int, list[Op]] = {}
         _count_while_iterations(self.fn.body)
         _segment_checkpointed_loops(self.fn.body, checkpoint_all)
@@ -87,13 +89,45 @@ class Reverse:
         out.adjoint_ops = {id(op) for op in adj_region.ops}
         return out
 
-    def accumulate(self, b: Builder, adj: dict, v: Value, c: Value) -> None:
+    def accumulate(self, b: Builder, adj: dict, v: Value, c) -> None:
         if v not in self.varied or c is None:
+            return
+        if isinstance(c, Sparse):
+            self._accumulate_sparse(b, adj, v, c)
             return
         if c.name is None and not c.is_const:
             c.name = _bar_name(v)
         prev = adj.get(v)
         adj[v] = c if prev is None else b.add(prev, c, name=_bar_name(v))
+
+    def _accumulate_sparse(self, b: Builder, adj: dict, v: Value, c: Sparse) -> None:
+        """x[idx] contributions are added in place into an adjoint buffer this transform owns
+        (a fresh zeros_like / copy that nothing else refers to)."""
+        prev = adj.get(v)
+        if prev is None:
+            base = b.zeros_like(v, name=_bar_name(v))
+        elif prev in self.owned:
+            base = prev
+        else:
+            base = b.copy(prev, name=_bar_name(v))
+        prim = "index_add" if c.kind == "index" else "slice_add"
+        new = b.emit(prim, base, *c.index, c.value, name=_bar_name(v))
+        self.owned.add(new)
+        adj[v] = new
+
+    def take(self, adj: dict, outputs: list[Value]) -> list:
+        """The final adjoints of ``outputs`` (they are handed to rules, so no longer owned)."""
+        cts = [adj.pop(o, None) for o in outputs]
+        self.owned.difference_update(c for c in cts if c is not None)
+        return cts
+
+    def own(self, b: Builder, v: Value) -> Value:
+        """An unaliased version of array adjoint ``v`` (copied unless already owned)."""
+        if v.type.ndim == 0 or v in self.owned:
+            return v
+        c = b.copy(v, name=v.name)
+        self.owned.add(c)
+        return c
 
     # -- adjoints ------------------------------------------------------------------------------
 
@@ -117,7 +151,7 @@ class Reverse:
                 self.adjoint_prim(op, b, adj)
 
     def adjoint_prim(self, op: Op, b: Builder, adj: dict) -> None:
-        cts = [adj.pop(o, None) for o in op.outputs]
+        cts = self.take(adj, op.outputs)
         if all(c is None for c in cts):
             return
         active = [x in self.varied for x in op.inputs]
@@ -129,7 +163,7 @@ class Reverse:
                 self.accumulate(b, adj, x, c)
 
     def adjoint_if(self, op: Op, b: Builder, adj: dict) -> None:
-        cts = [adj.pop(o, None) for o in op.outputs]
+        cts = self.take(adj, op.outputs)
         if all(c is None for c in cts):
             return
         branches = []
@@ -165,7 +199,7 @@ class Reverse:
         ab = Builder(ar, op.loc)
         k = Value(I64, "k")
         cbar = [Value(carries[j].type, _bar_name(carries[j])) for j in slots]
-        local = _ThreadedAdjoints(body.defined())
+        local = _ThreadedAdjoints(body.defined(), self.owned)
         for j, cb in zip(slots, cbar):
             self.accumulate(ab, local, body.yields[j], cb)
         self.adjoint_ops(body.ops, ab, local)
@@ -176,7 +210,7 @@ class Reverse:
         return ar, slots, outer, k
 
     def adjoint_loop(self, op: Op, b: Builder, adj: dict, emit_primal: Op | None = None) -> None:
-        cts = [adj.pop(o, None) for o in op.outputs]
+        cts = self.take(adj, op.outputs)
         if all(c is None for c in cts):
             return
         is_for = op.prim == "for"
@@ -207,7 +241,12 @@ class Reverse:
         cinit = [cts[j] or b.const(0.0, carries[j].type) for j in slots]
         # Outer adjoints are threaded through the loop (not summed afterwards), so the order of
         # additions, and so the result, is the same however the loop is segmented.
-        ainit = [adj.pop(v, None) or b.const(0.0, v.type) for v in outer]
+        ainit = []
+        for v in outer:
+            a = adj.pop(v, None)
+            ainit.append(b.const(0.0, v.type) if a is None and v.type.ndim == 0 else
+                         b.zeros_like(v, name=_bar_name(v)) if a is None else self.own(b, a))
+        self.owned.update(a for a in ainit if a.type.ndim)
         outs = [Value(carries[j].type, _bar_name(init[j]) if init[j].name else None)
                 for j in slots] + [Value(v.type, _bar_name(v)) for v in outer]
         b.append(Op("for", [last, b.const(-1), b.const(-1)] + cinit + ainit, outs,
@@ -308,9 +347,10 @@ class _ThreadedAdjoints(dict):
     contribution is added to it directly (so the sums associate the same way however loops are
     nested or segmented: checkpointing gives bit-identical gradients)."""
 
-    def __init__(self, defined: set[Value]):
+    def __init__(self, defined: set[Value], owned: set[Value]):
         super().__init__()
         self.defined = defined
+        self.owned = owned  # array params are owned: their initial values are made unaliased
         self.params: dict[Value, Value] = {}
 
     def _outer(self, v: Value) -> None:
@@ -318,6 +358,8 @@ class _ThreadedAdjoints(dict):
             p = Value(v.type, _bar_name(v))
             self.params[v] = p
             self[v] = p
+            if v.type.ndim:
+                self.owned.add(p)
 
     def get(self, v, default=None):
         self._outer(v)

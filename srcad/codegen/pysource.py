@@ -175,9 +175,14 @@ class PySource:
             self.w(indent, f"tape_{s} = _rt.reserve(tape_{s}, sp_{s} + {self.v(op.inputs[0])} * "
                            f"{op.params['per_iter']})")
         else:
-            tpl = REGISTRY[op.prim].template(self.backend)
+            prim = REGISTRY[op.prim]
+            tpl = prim.template(self.backend, any(x.type.ndim for x in op.inputs))
             args = [self.v(x) for x in op.inputs]
             expr = tpl(args, op.params) if callable(tpl) else tpl.format(*args)
+            if prim.extra.get("inplace"):  # the buffer is updated where it is
+                self.namer.alias(op.outputs[0], op.inputs[0])
+                self.w(indent, expr)
+                return
             outs = ", ".join(self.v(o) for o in op.outputs)
             self.w(indent, f"{outs} = {expr}")
 

@@ -1,6 +1,8 @@
 """Runtime helpers called by generated code (all Numba-compiled, all tiny)."""
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -32,3 +34,66 @@ def reserve(tape, need):
     if tape.shape[0] >= need:
         return tape
     return grow(tape, need)
+
+
+@numba.vectorize(["float64(float64)", "float32(float32)"], cache=True)
+def verf(x):
+    """math.erf over arrays."""
+    return math.erf(x)
+
+
+@numba.vectorize(["float64(float64)", "float32(float32)"], cache=True)
+def verfc(x):
+    """math.erfc over arrays."""
+    return math.erfc(x)
+
+
+@numba.njit(cache=True)
+def unbroadcast(c, x):
+    """Sum cotangent ``c`` down to the shape of ``x`` (same rank; axes where x has length 1)."""
+    if c.shape == x.shape:
+        return c
+    out = np.zeros(x.shape, c.dtype)
+    if c.ndim == 1:
+        out[0] = c.sum()
+        return out
+    return _unbroadcast_nd(c, out)
+
+
+@numba.njit(cache=True)
+def _unbroadcast_nd(c, out):
+    flat_c = np.ascontiguousarray(c).reshape(c.size)
+    flat_o = out.reshape(out.size)
+    nd = c.ndim
+    for k in range(flat_c.size):
+        rem = k
+        j = 0
+        stride = 1
+        for ax in range(nd - 1, -1, -1):
+            i = rem % c.shape[ax]
+            rem //= c.shape[ax]
+            if out.shape[ax] != 1:
+                j += i * stride
+            stride *= out.shape[ax]
+        flat_o[j] += flat_c[k]
+    return flat_o.reshape(out.shape)
+
+
+@numba.njit(cache=True)
+def reduce_max(x, axis):
+    """np.max(x, axis) for 2-D x (Numba's np.max has no axis argument)."""
+    if axis == 0:
+        out = x[0].copy()
+        for i in range(1, x.shape[0]):
+            out = np.maximum(out, x[i])
+        return out
+    out = np.empty(x.shape[0], x.dtype)
+    for i in range(x.shape[0]):
+        out[i] = x[i].max()
+    return out
+
+
+@numba.njit(cache=True)
+def reduce_min(x, axis):
+    """np.min(x, axis) for 2-D x."""
+    return -reduce_max(-x, axis)

@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ..ir.core import Builder, Function, Op, Region, Value
 from ..ir.types import BOOL, I64, Type, promote
+from .arrays import Method, array_attribute, call_method, subscript
 from .calls import CALLS, checkpoint
 from .source import FuncInfo, parse_function
 
@@ -407,18 +408,29 @@ class Lowerer:
             out.append(item)
         return out
 
-    @staticmethod
-    def coerce(b: Builder, v: Value, t: Type) -> Value:
-        return v if v.type == t else b.convert(v, to=t.dtype)
+    def coerce(self, b: Builder, v: Value, t: Type) -> Value:
+        if v.type == t:
+            return v
+        if v.type.ndim != t.ndim:
+            raise SrcadTypeError(f"a variable is a {v.type} on one path and a {t} on another",
+                                 self.loc(), "give it the same rank on every path (e.g. "
+                                 "start from np.zeros(...) instead of 0.0)")
+        return b.convert(v, to=t.dtype)
 
     def const_in(self, region: Region, value) -> Value:
         return Builder(region, self.b.loc).const(value)
 
     def zeros_in(self, region: Region, proto):
+        """A placeholder of proto's type (never read: it stands for 'not assigned yet')."""
         b = Builder(region, self.b.loc)
+
+        def zero(v: Value) -> Value:
+            if v.type.ndim:  # an empty array of the right rank
+                return b.zeros(*[b.const(0)] * v.type.ndim, dtype=v.type.dtype)
+            return b.const(0, v.type)
         if isinstance(proto, TupleV):
-            return TupleV(tuple(b.const(0, v.type) for v in proto.items))
-        return b.const(0, proto.type)
+            return TupleV(tuple(zero(v) for v in proto.items))
+        return zero(proto)
 
     # -- loops -----------------------------------------------------------------------------
 
@@ -707,6 +719,8 @@ class Lowerer:
 
     def expr_Attribute(self, node):
         base = self.expr(node.value)
+        if isinstance(base, Value) and base.type.ndim:
+            return array_attribute(self, base, node.attr, node)
         if isinstance(base, (Value, TupleV)):
             raise self.unsupported(f"attribute '.{node.attr}' of a number is not supported",
                                    node)
@@ -727,7 +741,20 @@ class Lowerer:
     def expr_BinOp(self, node):
         return self.binop(node.op, self.expr(node.left), self.expr(node.right), node)
 
+    def expr_Subscript(self, node):
+        base = self.expr(node.value)
+        if isinstance(base, TupleV):
+            k = self.expr(node.slice)
+            if not (isinstance(k, Value) and k.is_const and k.type == I64):
+                raise self.unsupported("tuples can only be indexed by an int literal", node)
+            return base.items[k.const]
+        if not (isinstance(base, Value) and base.type.ndim):
+            raise self.unsupported("only arrays and tuples can be indexed", node)
+        return subscript(self, base, node.slice, node)
+
     def binop(self, op, left, right, node) -> Value:
+        if isinstance(op, ast.MatMult):
+            return self.b.dot(self.as_value(left, node), self.as_value(right, node))
         prim = _BINOPS.get(type(op))
         if prim is None:
             raise self.unsupported(f"operator {type(op).__name__} is not supported", node)
@@ -788,6 +815,8 @@ class Lowerer:
 
     def call(self, callee, args, kwargs, node):
         from ..api import Differentiable
+        if isinstance(callee, Method):
+            return call_method(self, callee, args, kwargs, node)
         handler = CALLS.get(callee) if _hashable(callee) else None
         if handler is not None:
             return handler(self, args, kwargs, node)

@@ -49,8 +49,17 @@ def promote(*types: Type) -> Type:
     return Type(dtype, max(t.ndim for t in types))
 
 
+_FROM_NP = {np.dtype(np.float64): "f64", np.dtype(np.float32): "f32",
+            np.dtype(np.int64): "i64", np.dtype(np.bool_): "bool"}
+
+
 def type_of_python_value(v) -> Type:
     """The IR type of a Python/NumPy argument value; raises TypeError for anything else."""
+    if isinstance(v, np.ndarray):
+        dtype = _FROM_NP.get(v.dtype)
+        if dtype is None:
+            raise TypeError(f"srcad takes arrays of float64, float32, int64 or bool, not {v.dtype}")
+        return Type(dtype, v.ndim)
     if isinstance(v, (bool, np.bool_)):
         return BOOL
     if isinstance(v, (int, np.integer)):

@@ -12,6 +12,13 @@ def _key(op, vmap):
     return (op.prim, tuple(vmap.get(x, x).id for x in op.inputs), params)
 
 
+def _allocates(op) -> bool:
+    """Fresh buffers and in-place updates must stay distinct (they may be written)."""
+    from ..primitives import REGISTRY
+    p = REGISTRY.get(op.prim)
+    return p is not None and (p.extra.get("fresh") or p.extra.get("inplace"))
+
+
 def cse(fn: Function) -> bool:
     vmap: dict[Value, Value] = {}
     changed = _region(fn.body, {}, vmap)
@@ -26,7 +33,7 @@ def _region(r: Region, table: dict, vmap: dict) -> bool:
     keep = []
     for op in r.ops:
         op.inputs = [vmap.get(x, x) for x in op.inputs]
-        if op.regions or op.prim in ("push", "pop", "reserve"):
+        if op.regions or op.prim in ("push", "pop", "reserve") or _allocates(op):
             for reg in op.regions:
                 changed |= _region(reg, scope, vmap)
             keep.append(op)

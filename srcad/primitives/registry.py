@@ -42,8 +42,11 @@ class Primitive:
     differentiable: bool = True
     doc: str = ""
     extra: dict = field(default_factory=dict)
+    arr: str | Callable | None = None  # template when an input is an array (None: same as cpu)
 
-    def template(self, backend: str):
+    def template(self, backend: str, array: bool = False):
+        if array and self.arr is not None:
+            return self.arr
         if backend == "cuda" and self.cuda is not None:
             return self.cuda
         return self.cpu
@@ -132,7 +135,7 @@ def build(b: Builder, name: str, inputs: list[Value], params: dict, vname: str |
     prim = REGISTRY.get(name)
     if prim is None:
         raise KeyError(f"unknown primitive {name!r}")
-    if len(inputs) != prim.nin:
+    if prim.nin >= 0 and len(inputs) != prim.nin:
         raise TypeError(f"{name} takes {prim.nin} inputs, got {len(inputs)}")
     inputs = _coerce(b, prim, inputs)
     if prim.fold is not None:
@@ -166,31 +169,50 @@ def add_tangents(b: Builder, terms: list[Value | None]) -> Value | None:
     return acc
 
 
-def smooth(name: str, impl: Callable, partials: list[Callable], cpu, *, cost: int = 1,
-           domain=None, coerce: str = "float", fold=None, cuda=None, doc: str = "") -> Primitive:
-    """Register a primitive from its partial derivatives (ChainRules' ``@scalar_rule``).
+def fit(b: Builder, c: Value | None, like: Value) -> Value | None:
+    """Cotangent ``c`` of a broadcasting op, summed down to the shape of input ``like``
+    (the adjoint of NumPy broadcasting)."""
+    if c is None or c.type.ndim == 0:
+        return c
+    if like.type.ndim == 0:
+        return b.sum(c, axis=None, keepdims=False)
+    return b.unbroadcast(c, like, lead=c.type.ndim - like.type.ndim)
 
-    ``partials[i](b, *xs, out)`` builds d out / d xs[i] with primitives; JVP and VJP follow.
-    """
+
+def widen(b: Builder, t: Value | None, out: Value) -> Value | None:
+    """Tangent ``t`` broadcast to the shape of output ``out`` (a scalar tangent of an array)."""
+    if t is None or t.type.ndim == out.type.ndim:
+        return t
+    return b.expand_like(t, out)
+
+
+def smooth(name: str, impl: Callable, partials: list[Callable], cpu, *, cost: int = 1,
+           domain=None, coerce: str = "float", fold=None, cuda=None, arr=None,
+           doc: str = "") -> Primitive:
+    """Register an elementwise primitive from its partial derivatives (ChainRules'
+    ``@scalar_rule``).  ``partials[i](b, *xs, out)`` builds d out / d xs[i] with primitives;
+    JVP and VJP follow, with NumPy broadcasting (cotangents are summed back to each input's
+    shape)."""
     nin = len(partials)
 
     def jvp(b, xs, outs, ts, params):
-        return [add_tangents(b, [None if t is None else b.mul(partials[i](b, *xs, outs[0]), t)
-                                 for i, t in enumerate(ts)])]
+        return [widen(b, add_tangents(b, [
+            None if t is None else b.mul(partials[i](b, *xs, outs[0]), t)
+            for i, t in enumerate(ts)]), outs[0])]
 
     def vjp(b, xs, outs, cts, params, active):
         ct = cts[0]
         if ct is None:
             return [None] * nin
-        return [b.mul(ct, partials[i](b, *xs, outs[0])) if active[i] else None
+        return [fit(b, b.mul(ct, partials[i](b, *xs, outs[0])), xs[i]) if active[i] else None
                 for i in range(nin)]
 
     return register(Primitive(name, nin, impl, TYPE_RULES[coerce], coerce, jvp, vjp, cpu, cuda,
-                              cost, domain, fold, doc=doc))
+                              cost, domain, fold, arr=arr, doc=doc))
 
 
 def nondiff(name: str, nin: int, impl: Callable, cpu, *, type_rule="same", coerce="same",
-            cuda=None, domain=None, fold=None, doc: str = "") -> Primitive:
+            cuda=None, domain=None, fold=None, arr=None, doc: str = "") -> Primitive:
     """Register a primitive whose derivative is zero wherever it exists (comparisons, floor,
     sign, integer ops): JVP gives a symbolic zero and VJP passes nothing back."""
     rule = TYPE_RULES[type_rule] if isinstance(type_rule, str) else type_rule
@@ -198,4 +220,5 @@ def nondiff(name: str, nin: int, impl: Callable, cpu, *, type_rule="same", coerc
         name, nin, impl, rule, coerce,
         jvp=lambda b, xs, outs, ts, params: [None],
         vjp=lambda b, xs, outs, cts, params, active: [None] * nin,
-        cpu=cpu, cuda=cuda, cost=1, domain=domain, fold=fold, differentiable=False, doc=doc))
+        cpu=cpu, cuda=cuda, arr=arr, cost=1, domain=domain, fold=fold, differentiable=False,
+        doc=doc))

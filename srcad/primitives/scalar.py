@@ -12,13 +12,7 @@ import numpy as np
 
 from ..ir.core import Value
 from ..ir.types import Type, promote
-from .registry import (
-    TYPE_RULES,
-    Primitive,
-    nondiff,
-    register,
-    smooth,
-)
+from .registry import REGISTRY, TYPE_RULES, Primitive, fit, nondiff, register, smooth, widen
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -183,8 +177,8 @@ def _select_rules(pick_first):
     def jvp(b, xs, outs, ts, params):
         tx, ty = ts
         c = pick_first(b, *xs)
-        return [b.select(c, tx if tx is not None else _c(b, outs[0], 0.0),
-                         ty if ty is not None else _c(b, outs[0], 0.0))]
+        return [widen(b, b.select(c, tx if tx is not None else _c(b, outs[0], 0.0),
+                                  ty if ty is not None else _c(b, outs[0], 0.0)), outs[0])]
 
     def vjp(b, xs, outs, cts, params, active):
         ct = cts[0]
@@ -192,8 +186,8 @@ def _select_rules(pick_first):
             return [None, None]
         c = pick_first(b, *xs)
         z = _c(b, ct, 0.0)
-        return [b.select(c, ct, z) if active[0] else None,
-                b.select(c, z, ct) if active[1] else None]
+        return [fit(b, b.select(c, ct, z), xs[0]) if active[0] else None,
+                fit(b, b.select(c, z, ct), xs[1]) if active[1] else None]
     return jvp, vjp
 
 
@@ -214,7 +208,8 @@ def _select_jvp(b, xs, outs, ts, params):
     if ta is None and tb is None:
         return [None]
     z = _c(b, outs[0], 0.0)
-    return [b.select(xs[0], ta if ta is not None else z, tb if tb is not None else z)]
+    return [widen(b, b.select(xs[0], ta if ta is not None else z, tb if tb is not None else z),
+                  outs[0])]
 
 
 def _select_vjp(b, xs, outs, cts, params, active):
@@ -222,8 +217,8 @@ def _select_vjp(b, xs, outs, cts, params, active):
     if ct is None:
         return [None, None, None]
     z = _c(b, ct, 0.0)
-    return [None, b.select(xs[0], ct, z) if active[1] else None,
-            b.select(xs[0], z, ct) if active[2] else None]
+    return [None, fit(b, b.select(xs[0], ct, z), xs[1]) if active[1] else None,
+            fit(b, b.select(xs[0], z, ct), xs[2]) if active[2] else None]
 
 
 register(Primitive("select", 3, lambda c, a, b: np.where(c, a, b), _select_type, "select",
@@ -312,3 +307,26 @@ register(Primitive(
     jvp=lambda b, xs, outs, ts, params: [None],
     vjp=lambda b, xs, outs, cts, params, active: [None], cpu="{0}", domain=[(-3, 3)],
     differentiable=False, doc="identity whose derivative is zero (jax.lax.stop_gradient)"))
+
+
+# ----------------------------------------------------------------------------- array templates
+# With an array operand, Numba code calls NumPy's ufuncs instead of math.* (one loop per op for
+# now; fusing elementwise chains into one loop nest is future work).
+_NP_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
+             "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh"}
+for _p in REGISTRY.values():
+    if isinstance(_p.cpu, str) and _p.cpu.startswith("math."):
+        _fn = _p.cpu[len("math."):_p.cpu.index("(")]
+        _p.arr = "np." + _NP_NAMES.get(_fn, _fn) + _p.cpu[_p.cpu.index("("):]
+REGISTRY["erf"].arr = "_rt.verf({0})"
+REGISTRY["erfc"].arr = "_rt.verfc({0})"
+REGISTRY["abs"].arr = "np.abs({0})"
+REGISTRY["maximum"].arr = "np.maximum({0}, {1})"
+REGISTRY["minimum"].arr = "np.minimum({0}, {1})"
+REGISTRY["select"].arr = "np.where({0}, {1}, {2})"
+REGISTRY["and_"].arr = "np.logical_and({0}, {1})"
+REGISTRY["or_"].arr = "np.logical_or({0}, {1})"
+REGISTRY["not_"].arr = "np.logical_not({0})"
+REGISTRY["convert"].arr = lambda args, p: f"{args[0]}.astype({_NP_DTYPES[p['to']]})"
+REGISTRY["stop_gradient"].arr = "{0}.copy()"
+_NP_DTYPES = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64", "bool": "np.bool_"}

@@ -1,0 +1,260 @@
+"""Lowering of NumPy array code: attributes (``x.shape``, ``x.T``), methods (``x.sum()``),
+subscripts (``x[i]``, ``x[i, j]``, ``x[a:b]``) and array library calls (reductions, ``dot``,
+creation)."""
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SrcadTypeError, UnsupportedCallError, UnsupportedSyntaxError
+from ..ir.core import Value
+from ..ir.types import I64
+from .calls import CALLS, _args
+
+
+@dataclass(frozen=True)
+class Method:
+    """``x.sum`` before it is called."""
+    value: Value
+    name: str
+
+
+def _tuple(items):
+    from .lower import TupleV
+    return TupleV(tuple(items))
+
+
+def array_attribute(lw, x: Value, attr: str, node):
+    b = lw.b
+    if attr == "shape":
+        return _tuple(b.dim(x, axis=k) for k in range(x.type.ndim))
+    if attr == "ndim":
+        return b.const(x.type.ndim)
+    if attr == "size":
+        return size(lw, x)
+    if attr == "T":
+        return b.transpose(x) if x.type.ndim == 2 else x
+    if attr in _METHODS:
+        return Method(x, attr)
+    raise UnsupportedSyntaxError(f"array attribute '.{attr}' is not supported yet", lw.loc(node))
+
+
+def size(lw, x: Value) -> Value:
+    b = lw.b
+    n = b.const(1)
+    for k in range(x.type.ndim):
+        n = b.mul(n, b.dim(x, axis=k))
+    return n
+
+
+def call_method(lw, m: Method, args, kwargs, node):
+    return _METHODS[m.name](lw, [m.value, *args], kwargs, node)
+
+
+# ----------------------------------------------------------------------------- subscripts
+
+def subscript(lw, x: Value, index: ast.AST, node):
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if len(items) > x.type.ndim:
+        raise SrcadTypeError(f"too many indices for a {x.type.ndim}-d array", lw.loc(node))
+    if len(items) == 1 and isinstance(items[0], ast.Slice):
+        sl = items[0]
+        start, stop, step = (_slice_part(lw, part, node) for part in (sl.lower, sl.upper,
+                                                                        sl.step))
+        step_v = step if step is not None else lw.b.const(1)
+        n = lw.b.dim(x, axis=0)
+        if step_v.is_const and step_v.const < 0:
+            raise UnsupportedSyntaxError("negative slice steps are not supported yet",
+                                         lw.loc(node))
+        start = lw.b.const(0) if start is None else _wrap(lw, start, n)
+        stop = n if stop is None else _wrap(lw, stop, n)
+        return lw.b.getslice(x, start, stop, step_v)
+    if any(isinstance(it, ast.Slice) for it in items):
+        raise UnsupportedSyntaxError("this slice form is not supported yet (only x[a:b:c] on "
+                                     "the first axis and integer indices)", lw.loc(node))
+    idx = [lw.int_value(lw.expr(it), it) for it in items]
+    return lw.b.emit("getitem", x, *idx)
+
+
+def _slice_part(lw, part, node):
+    if part is None:
+        return None
+    return lw.int_value(lw.expr(part), part)
+
+
+def _wrap(lw, i: Value, n: Value) -> Value:
+    """Python's negative slice bounds, clipped to [0, n]."""
+    b = lw.b
+    if i.is_const and i.const >= 0:
+        return b.minimum(i, n)
+    return b.maximum(b.const(0), b.minimum(b.select(b.lt(i, b.const(0)), b.add(i, n), i), n))
+
+
+# ----------------------------------------------------------------------------- reductions
+
+def _axis(lw, x: Value, axis, node):
+    """Normalize an axis argument: None, an int, or a tuple of ints (literals)."""
+    from .lower import TupleV
+    if axis is None or (isinstance(axis, Value) and axis.is_const is False):
+        if axis is None:
+            return None
+    vals = axis.items if isinstance(axis, TupleV) else (axis,)
+    out = []
+    for a in vals:
+        if not (isinstance(a, Value) and a.is_const and a.type == I64):
+            raise UnsupportedSyntaxError("axis must be an int literal or a tuple of them",
+                                         lw.loc(node))
+        k = a.const + x.type.ndim if a.const < 0 else a.const
+        if not 0 <= k < x.type.ndim:
+            raise SrcadTypeError(f"axis {a.const} is out of range for a {x.type.ndim}-d array",
+                                 lw.loc(node))
+        out.append(k)
+    return tuple(sorted(out, reverse=True))
+
+
+def _reduce(prim):
+    def handler(lw, args, kwargs, node):
+        x, axis, keep = _reduce_args(lw, prim, args, kwargs, node)
+        return _apply(lw, prim, x, axis, keep, node)
+    return handler
+
+
+def _reduce_args(lw, name, args, kwargs, node):
+    args = list(args)
+    axis = kwargs.pop("axis", args[1] if len(args) > 1 else None)
+    keep = kwargs.pop("keepdims", None)
+    if kwargs or len(args) > 2:
+        raise UnsupportedCallError(f"{name}: only axis= and keepdims= are supported",
+                                   lw.loc(node))
+    x = lw.as_value(args[0], node)
+    keepdims = bool(keep.const) if isinstance(keep, Value) and keep.is_const else False
+    return x, _axis(lw, x, axis, node) if x.type.ndim else None, keepdims
+
+
+def _apply(lw, prim, x, axes, keep, node):
+    b = lw.b
+    if x.type.ndim == 0:
+        return x
+    if axes is None:
+        if keep:
+            raise UnsupportedSyntaxError("keepdims=True needs an axis for now", lw.loc(node))
+        return b.emit(prim, x, axis=None, keepdims=False)
+    for k in axes:  # descending, so earlier axes keep their numbers
+        x = b.emit(prim, x, axis=k, keepdims=keep)
+    return x
+
+
+def _count(lw, x: Value, axes) -> Value:
+    b = lw.b
+    n = b.const(1)
+    for k in (range(x.type.ndim) if axes is None else axes):
+        n = b.mul(n, b.dim(x, axis=k))
+    return b.convert(n, to="f64" if x.type.dtype != "f32" else "f32")
+
+
+def _mean(lw, args, kwargs, node):
+    x, axes, keep = _reduce_args(lw, "mean", args, kwargs, node)
+    if x.type.ndim == 0:
+        return x
+    return lw.b.div(_apply(lw, "sum", x, axes, keep, node), _count(lw, x, axes))
+
+
+def _var(lw, args, kwargs, node, std=False):
+    kwargs = dict(kwargs)
+    ddof = kwargs.pop("ddof", None)
+    x, axes, keep = _reduce_args(lw, "var", args, kwargs, node)
+    b = lw.b
+    mu = b.div(_apply(lw, "sum", x, axes, True if axes is not None else False, node),
+               _count(lw, x, axes))
+    d = b.sub(x, mu)
+    n = _count(lw, x, axes)
+    if ddof is not None:
+        n = b.sub(n, lw.as_value(ddof, node))
+    v = b.div(_apply(lw, "sum", b.mul(d, d), axes, keep, node), n)
+    return b.sqrt(v) if std else v
+
+
+def _dot(lw, args, kwargs, node):
+    a, c = _args(lw, "dot", args, kwargs, node, 2)
+    if a.type.ndim == 0 or c.type.ndim == 0:
+        return lw.b.mul(a, c)
+    return lw.b.dot(a, c)
+
+
+def _outer(lw, args, kwargs, node):
+    a, c = _args(lw, "outer", args, kwargs, node, 2)
+    return lw.b.outer(a, c)
+
+
+def _norm(lw, args, kwargs, node):
+    (x,) = _args(lw, "norm", args, kwargs, node, 1)
+    return lw.b.sqrt(lw.b.sum(lw.b.mul(x, x), axis=None, keepdims=False))
+
+
+def _len(lw, args, kwargs, node):
+    (x,) = _args(lw, "len", args, kwargs, node, 1)
+    if x.type.ndim == 0:
+        raise SrcadTypeError("len() of a number", lw.loc(node))
+    return lw.b.dim(x, axis=0)
+
+
+def _shape_arg(lw, shape, node) -> list[Value]:
+    from .lower import TupleV
+    items = shape.items if isinstance(shape, TupleV) else (shape,)
+    return [lw.int_value(s, node) for s in items]
+
+
+def _dtype_arg(lw, kwargs, node, default="f64"):
+    dt = kwargs.pop("dtype", None)
+    if dt is None:
+        return default
+    table = {float: "f64", np.float64: "f64", np.float32: "f32", int: "i64", np.int64: "i64",
+             bool: "bool", np.bool_: "bool"}
+    if dt not in table:
+        raise UnsupportedCallError(f"dtype {dt!r} is not supported", lw.loc(node))
+    return table[dt]
+
+
+def _creation(prim):
+    def handler(lw, args, kwargs, node):
+        kwargs = dict(kwargs)
+        dtype = _dtype_arg(lw, kwargs, node)
+        if len(args) != 1 or kwargs:
+            raise UnsupportedCallError(f"np.{prim}(shape, dtype=...) only", lw.loc(node))
+        return lw.b.emit(prim, *_shape_arg(lw, args[0], node), dtype=dtype)
+    return handler
+
+
+def _like(prim):
+    def handler(lw, args, kwargs, node):
+        kwargs = dict(kwargs)
+        (x,) = _args(lw, prim + "_like", args, {}, node, 1)
+        dtype = _dtype_arg(lw, kwargs, node, x.type.dtype)
+        shape = [lw.b.dim(x, axis=k) for k in range(x.type.ndim)]
+        return lw.b.emit(prim, *shape, dtype=dtype)
+    return handler
+
+
+def _copy(lw, args, kwargs, node):
+    (x,) = _args(lw, "copy", args, kwargs, node, 1)
+    return lw.b.copy(x) if x.type.ndim else x
+
+
+CALLS.update({
+    np.sum: _reduce("sum"), np.max: _reduce("amax"), np.amax: _reduce("amax"),
+    np.min: _reduce("amin"), np.amin: _reduce("amin"), np.mean: _mean,
+    np.var: _var, np.std: lambda lw, a, k, n: _var(lw, a, k, n, std=True),
+    np.dot: _dot, np.matmul: _dot, np.inner: _dot, np.outer: _outer,
+    np.linalg.norm: _norm, builtins.len: _len,
+    np.zeros: _creation("zeros"), np.ones: _creation("ones"),
+    np.zeros_like: _like("zeros"), np.ones_like: _like("ones"), np.copy: _copy,
+})
+
+_METHODS = {
+    "sum": _reduce("sum"), "max": _reduce("amax"), "min": _reduce("amin"), "mean": _mean,
+    "var": _var, "std": lambda lw, a, k, n: _var(lw, a, k, n, std=True), "dot": _dot,
+    "copy": _copy,
+}
