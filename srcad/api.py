@@ -146,6 +146,19 @@ class Differentiable:
             self._compiled[key] = fn
         return fn
 
+    def interpreted(self, spec: Spec, args: tuple) -> Callable:
+        """Like ``compiled`` but runs the transformed IR in the NumPy interpreter (the test
+        oracle for code generation; no Numba involved)."""
+        from .ir.interpreter import interpret as run
+        types = tuple(type_of_python_value(a) for a in args)
+        built = build_ir(self, spec, types)
+
+        def call(*a):
+            outs = run(built.ir, *a)
+            return _structure(built.out_struct, [o.item() if np.ndim(o) == 0 else o
+                                                 for o in outs])
+        return call
+
     def _build(self, spec: Spec, types) -> Callable:
         built = build_ir(self, spec, types)
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
@@ -159,6 +172,14 @@ class Differentiable:
             entry = _make_entry(self, spec)
             self._entries[spec] = entry
         return entry
+
+
+def _structure(s, outs):
+    if s is None:
+        return None
+    if isinstance(s, int):
+        return outs[s]
+    return tuple(_structure(x, outs) for x in s)
 
 
 @dataclass
@@ -411,14 +432,19 @@ def _float_positions(d: Differentiable, args) -> list[int]:
     return [i for i, a in enumerate(args) if type_of_python_value(a).is_float]
 
 
-def jvp(f, primals: Sequence, tangents: Sequence):
-    """Forward mode: ``(f(*primals), J @ tangents)``.  Tangents of int arguments are ignored."""
+def _get(d: Differentiable, spec: Spec, args: tuple, backend: str) -> Callable:
+    return d.compiled(spec, args) if backend == "numba" else d.interpreted(spec, args)
+
+
+def jvp(f, primals: Sequence, tangents: Sequence, *, backend: str = "numba"):
+    """Forward mode: ``(f(*primals), J @ tangents)``.  Tangents of int arguments are ignored.
+    ``backend="interpret"`` runs the derivative IR in the NumPy interpreter instead."""
     d = as_differentiable(f)
     if len(tangents) != len(primals):
         raise TypeError("jvp: primals and tangents must have the same length")
     tangents = list(tangents) + [0.0] * (len(d.param_names) - len(primals))
     primals = d.bind(tuple(primals), {})  # defaults fill the rest (with zero tangents)
-    fn = d.compiled(Spec("jvp"), primals)
+    fn = _get(d, Spec("jvp"), primals, backend)
     ts = [_like(primals[i], tangents[i]) for i in _float_positions(d, primals)]
     return fn(*primals, *ts)
 
@@ -430,14 +456,14 @@ def _like(primal, tangent):
     return float(tangent)
 
 
-def vjp(f, *primals, has_aux: bool = False):
+def vjp(f, *primals, has_aux: bool = False, backend: str = "numba"):
     """Reverse mode: returns ``(f(*primals), pullback)``; ``pullback(ct)`` gives one
     cotangent per primal (None for int arguments)."""
     d = as_differentiable(f)
     given = len(primals)
     primals = d.bind(tuple(primals), {})  # defaults fill the rest
-    prim_fn = d.compiled(Spec("primal"), primals)
-    fn = d.compiled(Spec("vjp"), primals)
+    prim_fn = _get(d, Spec("primal"), primals, backend)
+    fn = _get(d, Spec("vjp"), primals, backend)
     out = prim_fn(*primals)
     floats = _float_positions(d, primals)
 
@@ -502,14 +528,14 @@ def _select(g, argnums, d, args):
     return tuple(g[i] for i in argnums)
 
 
-def hvp(f, primals: Sequence, tangents: Sequence):
+def hvp(f, primals: Sequence, tangents: Sequence, *, backend: str = "numba"):
     """Hessian-vector product by forward-over-reverse: H(primals) @ tangents, for every float
     argument (a tuple, or a bare value for a one-argument function)."""
     d = as_differentiable(f)
     primals = tuple(primals)
     floats = _float_positions(d, primals)
     argnums = floats[0] if len(primals) == 1 else tuple(floats)
-    fn = d.compiled(Spec("hvp", argnums), primals)
+    fn = _get(d, Spec("hvp", argnums), primals, backend)
     return fn(*primals, *[_like(primals[i], tangents[i]) for i in floats])
 
 

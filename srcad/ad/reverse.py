@@ -38,7 +38,8 @@ def _bar_name(v: Value) -> str | None:
 
 
 def _stack(t) -> str:
-    return t.dtype
+    """Scalars of a dtype share one flat stack; arrays go on a list per dtype and rank."""
+    return t.dtype if t.ndim == 0 else f"{t.dtype}_{t.ndim}d"
 
 
 class Reverse:
@@ -330,12 +331,12 @@ class Reverse:
         that count is static (no nested region pushes)."""
         counts: dict[str, int] = {}
         for o in body.ops:
-            if o.prim == "push":
+            if o.prim == "push" and o.inputs[0].type.ndim == 0:
                 counts[o.params["stack"]] = counts.get(o.params["stack"], 0) + 1
             elif o.regions and any(x.prim == "push" for reg in o.regions for x in reg.walk()):
                 return []
         for o in body.ops:
-            if o.prim == "push":  # capacity is reserved: no growth check per push
+            if o.prim == "push" and o.params["stack"] in counts:  # reserved: no growth check
                 o.params["checked"] = False
         return [Op("reserve", [trip], [], {"stack": stack, "per_iter": n}, (), op.loc)
                 for stack, n in counts.items()]

@@ -71,8 +71,12 @@ class PySource:
         self.w(0, f"def {name}({args}):")
         stacks = sorted(_stacks(fn.body, set()))
         for s in stacks:
-            self.w(1, f"tape_{s} = np.empty(_rt.TAPE_INIT, {_NP_DTYPE[s]})")
-            self.w(1, f"sp_{s} = 0")
+            if s in _NP_DTYPE:
+                self.w(1, f"tape_{s} = np.empty(_rt.TAPE_INIT, {_NP_DTYPE[s]})")
+                self.w(1, f"sp_{s} = 0")
+            else:  # a list of arrays ("f64_2d")
+                self.w(1, f"tape_{s} = List.empty_list(_rt.T_{s})")
+        stacks = [s for s in stacks if s in _NP_DTYPE]
         for k, op in enumerate(fn.body.ops):
             if adjoint_from is not None and k == adjoint_from:
                 self.adjoint = True
@@ -159,6 +163,11 @@ class PySource:
             self.region(body, indent + 1)
             self.assign(indent + 1, body.params, body.yields)
             self.last_line = None
+        elif op.prim == "push" and op.params["stack"] not in _NP_DTYPE:
+            self.w(indent, f"tape_{op.params['stack']}.append("
+                           f"np.ascontiguousarray({self.v(op.inputs[0])}))")
+        elif op.prim == "pop" and op.params["stack"] not in _NP_DTYPE:
+            self.w(indent, f"{self.v(op.outputs[0])} = tape_{op.params['stack']}.pop()")
         elif op.prim == "push":
             s = op.params["stack"]
             if op.params.get("checked", True):
@@ -192,6 +201,7 @@ import math
 
 import numba
 import numpy as np
+from numba.typed import List
 
 from srcad.codegen import rt as _rt
 

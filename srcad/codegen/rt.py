@@ -8,6 +8,12 @@ import numpy as np
 
 TAPE_INIT = 64
 
+# Item types of array tapes (typed lists): T_f64_1d, T_f64_2d, ...
+for _name, _dt in (("f64", numba.float64), ("f32", numba.float32), ("i64", numba.int64),
+                   ("bool", numba.boolean)):
+    for _nd in (1, 2, 3, 4):
+        globals()[f"T_{_name}_{_nd}d"] = numba.types.Array(_dt, _nd, "C")
+
 
 @numba.njit(cache=True, inline="always")
 def trip_count(start, stop, step):

@@ -254,9 +254,9 @@ class Lowerer:
             for t, v in zip(target.elts, items):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
-            raise self.unsupported("assignment to a subscript (x[i] = ...) needs array support, "
-                                   "which is not implemented yet", target,
-                                   "compute with scalars for now")
+            raise self.unsupported("in-place array writes (x[i] = ...) are not supported yet",
+                                   target, "build the result with array expressions, e.g. "
+                                   "np.where, or accumulate in a scalar")
         else:
             raise self.unsupported(f"cannot assign to {type(target).__name__}", target)
 
@@ -712,10 +712,16 @@ class Lowerer:
                 obj = self.info.lookup_global(name)
             except KeyError:
                 raise SrcadNameError(f"name '{name}' is not defined", self.loc(node)) from None
-            if isinstance(obj, (bool, int, float, np.floating, np.integer)):
-                return self.b.const(obj)
-            return obj
+            return self.python_constant(obj)
         return v
+
+    def python_constant(self, obj):
+        """Numbers (and tuples of numbers) from globals and closures become constants."""
+        if isinstance(obj, (bool, int, float, np.floating, np.integer)):
+            return self.b.const(obj)
+        if isinstance(obj, tuple) and all(isinstance(o, (bool, int, float)) for o in obj):
+            return TupleV(tuple(self.b.const(o) for o in obj))
+        return obj
 
     def expr_Attribute(self, node):
         base = self.expr(node.value)
