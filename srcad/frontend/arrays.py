@@ -98,9 +98,8 @@ def _wrap(lw, i: Value, n: Value) -> Value:
 def _axis(lw, x: Value, axis, node):
     """Normalize an axis argument: None, an int, or a tuple of ints (literals)."""
     from .lower import TupleV
-    if axis is None or (isinstance(axis, Value) and axis.is_const is False):
-        if axis is None:
-            return None
+    if axis is None:
+        return None
     vals = axis.items if isinstance(axis, TupleV) else (axis,)
     out = []
     for a in vals:
@@ -130,7 +129,7 @@ def _reduce_args(lw, name, args, kwargs, node):
         raise UnsupportedCallError(f"{name}: only axis= and keepdims= are supported",
                                    lw.loc(node))
     x = lw.as_value(args[0], node)
-    keepdims = bool(keep.const) if isinstance(keep, Value) and keep.is_const else False
+    keepdims = isinstance(keep, Value) and keep.is_const and bool(keep.const)
     return x, _axis(lw, x, axis, node) if x.type.ndim else None, keepdims
 
 
@@ -167,7 +166,7 @@ def _var(lw, args, kwargs, node, std=False):
     ddof = kwargs.pop("ddof", None)
     x, axes, keep = _reduce_args(lw, "var", args, kwargs, node)
     b = lw.b
-    mu = b.div(_apply(lw, "sum", x, axes, True if axes is not None else False, node),
+    mu = b.div(_apply(lw, "sum", x, axes, axes is not None, node),
                _count(lw, x, axes))
     d = b.sub(x, mu)
     n = _count(lw, x, axes)
