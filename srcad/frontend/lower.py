@@ -813,6 +813,15 @@ class Lowerer:
 
     def expr_Call(self, node):
         callee = self.expr(node.func)
+        if callee is np.where and len(node.args) == 3 and not node.keywords:
+            cond = self.as_value(self.expr(node.args[0]), node.args[0])
+            if cond.type.ndim == 0:
+                # On scalars np.where is a real branch: the untaken side is never evaluated,
+                # so np.where(x > 0, np.sqrt(x), 0.0) has no NaN in value or derivative.
+                return self.if_expr(self.truth(cond, node), lambda: self.expr(node.args[1]),
+                                    lambda: self.expr(node.args[2]))
+            args = [cond] + [self.expr(a) for a in node.args[1:]]
+            return self.call(callee, args, {}, node)
         args = [self.expr(a) for a in node.args]
         kwargs = {kw.arg: self.expr(kw.value) for kw in node.keywords}
         if None in kwargs:
