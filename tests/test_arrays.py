@@ -132,3 +132,16 @@ def test_array_writes_are_a_located_error():
     import tests.array_writes as aw
     with pytest.raises(srcad.SrcadError, match=r"array_writes\.py:\d+:\d+"):
         srcad.grad(aw.write)(np.ones(3))
+
+
+@pytest.mark.parametrize("name", ["loop_dot", "rosenbrock", "running_sum_loop", "matrix_rows"])
+def test_hessian_vector_products_on_arrays(name):
+    """Forward over reverse through array reads in loops (in-place adjoint buffers)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(4)
+    args = {"loop_dot": (x, 0.5 * x), "rosenbrock": (x,), "running_sum_loop": (x,),
+            "matrix_rows": (rng.standard_normal((3, 4)), x)}[name]
+    f = getattr(af, name)
+    check_grads(f, args, order=2, backend="interpret")
+    if name == "rosenbrock":
+        check_grads(f, args, order=2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..ir.core import Builder, Function, Op, Region, Value
 from ..primitives import REGISTRY
+from ..primitives.registry import zero
 
 
 def _dot_name(v: Value) -> str | None:
@@ -35,8 +36,7 @@ class Forward:
         b = Builder(body)
         self.region_ops(fn.body, b, vmap, tmap)
         outs = [vmap.get(y, y) for y in fn.outputs]
-        touts = [tmap.get(y) or b.const(0.0, y.type) if y.type.is_float else b.const(0.0)
-                 for y in fn.outputs]
+        touts = [tmap.get(y) or zero(b, vmap.get(y, y)) for y in fn.outputs]
         body.yields = outs + touts
         new = Function(fn.name + "_jvp", body, fn.arg_names + [fn.arg_names[i] + "_dot"
                                                                for i in wrt], fn.filename)
@@ -97,7 +97,7 @@ class Forward:
         for r, nr, (vm, tm) in zip(op.regions, regions, rmaps):
             nb = Builder(nr, op.loc)
             nr.yields = [vm.get(y, y) for y in r.yields] + [
-                tm.get(r.yields[k]) or nb.const(0.0, op.outputs[k].type) for k in slots]
+                tm.get(r.yields[k]) or zero(nb, vm.get(r.yields[k], r.yields[k])) for k in slots]
         outs = [Value(o.type, o.name) for o in op.outputs]
         touts = [Value(op.outputs[k].type, _dot_name(op.outputs[k])) for k in slots]
         b.append(Op("if", [vmap.get(op.inputs[0], op.inputs[0])], outs + touts, op.params,
@@ -132,7 +132,8 @@ class Forward:
         nbb = Builder(nb_region, op.loc)
         nb_region.params = params + tparams
         nb_region.yields = [vm.get(y, y) for y in body.yields] + [
-            tm.get(body.yields[k]) or nbb.const(0.0, carries[k].type) for k in slots]
+            tm.get(body.yields[k]) or zero(nbb, vm.get(body.yields[k], body.yields[k]))
+            for k in slots]
         regions = [nb_region]
         if not is_for:
             cond = op.regions[0]
@@ -145,7 +146,7 @@ class Forward:
             cr.params = cparams + [Value(t.type, t.name) for t in tparams]
             cr.yields = [cvm.get(y, y) for y in cond.yields]
             regions = [cr, nb_region]
-        tinit = [tmap.get(init[k]) or b.const(0.0, carries[k].type) for k in slots]
+        tinit = [tmap.get(init[k]) or zero(b, vmap.get(init[k], init[k])) for k in slots]
         outs = [Value(o.type, o.name) for o in op.outputs]
         touts = [Value(op.outputs[k].type, _dot_name(op.outputs[k])) for k in slots]
         b.append(Op(op.prim, [vmap.get(x, x) for x in head + init] + tinit, outs + touts,

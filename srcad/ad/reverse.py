@@ -28,6 +28,7 @@ from ..ir.core import Builder, Function, Op, Region, Value, clone_op, substitute
 from ..ir.types import I64
 from ..primitives import REGISTRY
 from ..primitives.arrays import Sparse
+from ..primitives.registry import zero
 from .activity import varied_values
 
 _CONTROL = ("if", "for", "while")
@@ -80,7 +81,7 @@ class Reverse:
             p = fn.params[i]
             g = adj.get(p)
             if g is None:
-                g = b.const(0.0, p.type)
+                g = zero(b, p)
             grads.append(g)
         _apply_insertions(fn.body, self.insert_before)
         body = Region(fn.params + ct_params, fn.body.ops + adj_region.ops,
@@ -182,7 +183,7 @@ class Reverse:
             return
         for r, ar, local in branches:
             ab = Builder(ar, op.loc)
-            ar.yields = [local.get(v) or ab.const(0.0, v.type) for v in outer]
+            ar.yields = [local.get(v) or zero(ab, v) for v in outer]
             self._plan(r, ar, {})
         outs = [Value(v.type, _bar_name(v)) for v in outer]
         b.append(Op("if", [op.inputs[0]], outs, {}, [ar for _, ar, _ in branches], op.loc))
@@ -204,7 +205,7 @@ class Reverse:
         for j, cb in zip(slots, cbar):
             self.accumulate(ab, local, body.yields[j], cb)
         self.adjoint_ops(body.ops, ab, local)
-        new_cbar = [local.pop(carries[j], None) or ab.const(0.0, carries[j].type) for j in slots]
+        new_cbar = [local.pop(carries[j], None) or zero(ab, cb) for j, cb in zip(slots, cbar)]
         outer = list(local.params)
         ar.yields = new_cbar + [local[v] for v in outer]
         ar.params = [k] + cbar + [local.params[v] for v in outer]
@@ -239,7 +240,7 @@ class Reverse:
         if emit_primal is not None:
             b.append(emit_primal)
         last = b.sub(trip, b.const(1))
-        cinit = [cts[j] or b.const(0.0, carries[j].type) for j in slots]
+        cinit = [cts[j] or zero(b, init[j]) for j in slots]
         # Outer adjoints are threaded through the loop (not summed afterwards), so the order of
         # additions, and so the result, is the same however the loop is segmented.
         ainit = []

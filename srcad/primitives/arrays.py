@@ -169,7 +169,7 @@ _linear("transpose", 1, lambda x: np.transpose(x), lambda ts, p: [ts[0]], "{0}.T
         vjp=lambda b, xs, outs, cts, p, act: [b.transpose(cts[0])],
         extra={"test_shape": [(2, 3)]}, domain=[(-2, 2)])
 _linear("copy", 1, lambda x: np.array(x, copy=True), lambda ts, p: [ts[0]], "{0}.copy()",
-        jvp=lambda b, xs, outs, ts, p: [ts[0]],
+        jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.copy(ts[0])],
         vjp=lambda b, xs, outs, cts, p, act: [cts[0]], extra={"test_shape": [(3,)]},
         domain=[(-2, 2)])
 
@@ -280,18 +280,35 @@ def _slice_add_impl(acc, start, stop, step, v):
     return out
 
 
+def _add_at_jvp(prim):
+    """Tangent of acc (+)= v at an index: the same update on the tangent buffer (a fresh one
+    when acc's tangent is zero), so forward-over-reverse (Hessians) sees these updates."""
+    def jvp(b, xs, outs, ts, p):
+        t_acc, t_v = ts[0], ts[-1]
+        if t_acc is None and t_v is None:
+            return [None]
+        base = t_acc if t_acc is not None else b.zeros_like(xs[0])
+        v = t_v if t_v is not None else b.const(0.0, Type(xs[-1].type.dtype))
+        return [b.emit(prim, base, *xs[1:-1], v)]
+    return jvp
+
+
+def _no_vjp(b, xs, outs, cts, p, act):
+    raise NotImplementedError("reverse mode over an adjoint buffer update")
+
+
 # Adjoint buffers: written in place by the generated code (reverse mode owns them).
 register(Primitive(
     "index_add", -1, _index_add_impl, lambda ts, p: [ts[0]], "none",
-    lambda b, xs, outs, ts, p: [None], lambda b, xs, outs, cts, p, act: [None] * len(xs),
+    _add_at_jvp("index_add"), _no_vjp,
     lambda args, p: f"{args[0]}[{', '.join(args[1:-1])}] += {args[-1]}",
-    differentiable=False, extra={"inplace": True},
+    extra={"inplace": True},
     doc="acc[i, ...] += v in place (adjoint of x[i, ...]); reverse mode only"))
 register(Primitive(
     "slice_add", 5, _slice_add_impl, lambda ts, p: [ts[0]], "none",
-    lambda b, xs, outs, ts, p: [None], lambda b, xs, outs, cts, p, act: [None] * len(xs),
+    _add_at_jvp("slice_add"), _no_vjp,
     lambda args, p: f"{args[0]}[{args[1]}:{args[2]}:{args[3]}] += {args[4]}",
-    differentiable=False, extra={"inplace": True},
+    extra={"inplace": True},
     doc="acc[a:b:c] += v in place (adjoint of x[a:b:c]); reverse mode only"))
 
 

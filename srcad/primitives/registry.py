@@ -169,6 +169,13 @@ def add_tangents(b: Builder, terms: list[Value | None]) -> Value | None:
     return acc
 
 
+def zero(b: Builder, like: Value) -> Value:
+    """A zero of like's type: a constant for scalars, a new zero array of like's shape."""
+    if like.type.ndim == 0:
+        return b.const(0.0, like.type if like.type.is_float else F64)
+    return b.zeros_like(like)
+
+
 def fit(b: Builder, c: Value | None, like: Value) -> Value | None:
     """Cotangent ``c`` of a broadcasting op, summed down to the shape of input ``like``
     (the adjoint of NumPy broadcasting)."""
