@@ -11,6 +11,9 @@
   ratios against a baseline row.
 * :func:`cold_warm_startup` -- srcad's first-call cost in fresh processes,
   cold (empty cache dir) and warm (same cache dir again).
+* :func:`check_close` -- gradients (scalars, NumPy / JAX / torch arrays)
+  against a reference; :func:`nrt_allocations` -- Numba runtime allocations
+  made by one call of a compiled function.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import timeit
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+import numpy as np
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -140,29 +145,58 @@ def guard(thunk: Callable[[], Any], *, verbose: bool = False) -> Any:
         return error_note(exc)
 
 
-def as_floats(values: Iterable[Any]) -> list[float]:
-    """Gradient tuples from any framework -> list of Python floats."""
-    out = []
+def as_floats(values: Any) -> np.ndarray:
+    """Gradients from any framework -> one flat float64 array.
+
+    ``values`` is a tuple/list of components (Python floats, NumPy / JAX
+    arrays, torch tensors) or a single scalar or array."""
+    if not isinstance(values, (tuple, list)):
+        values = (values,)
+    parts = []
     for v in values:
         if hasattr(v, "detach"):  # torch
-            v = v.detach()
-        if hasattr(v, "item"):
-            v = v.item()
-        out.append(float(v))
-    return out
+            v = v.detach().cpu().numpy()
+        parts.append(np.ravel(np.asarray(v, dtype=np.float64)))
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def check_close(got: Iterable[Any], ref: Sequence[float], rtol: float) -> str | None:
-    """``None`` if ``got`` matches ``ref`` to ``rtol`` (relative to the largest
-    reference component), else a note describing the mismatch."""
-    g = as_floats(got)
-    if len(g) != len(ref):
-        return f"wrong: {len(g)} components, expected {len(ref)}"
-    scale = max(abs(r) for r in ref) or 1.0
-    err = max(abs(a - b) / max(abs(b), scale * 1e-3) for a, b in zip(g, ref))
+def check_close(got: Any, ref: Any, rtol: float) -> str | None:
+    """``None`` if ``got`` matches ``ref`` to ``rtol`` (each component relative
+    to itself, but to no less than 1e-3 of the largest reference component),
+    else a note describing the mismatch. Both may hold arrays (:func:`as_floats`)."""
+    g, r = as_floats(got), as_floats(ref)
+    if g.size != r.size:
+        return f"wrong: {g.size} components, expected {r.size}"
+    if not np.all(np.isfinite(g)):
+        return "WRONG (non-finite components)"
+    if g.size == 0:
+        return None
+    scale = float(np.max(np.abs(r))) or 1.0
+    err = float(np.max(np.abs(g - r) / np.maximum(np.abs(r), scale * 1e-3)))
     if err > rtol:
         return f"WRONG (rel err {err:.1e} > {rtol:.0e})"
     return None
+
+
+def nrt_allocations(fn: Callable, args: Sequence[Any] = ()) -> int | str:
+    """Numba-runtime allocations (arrays, typed lists: NRT ``alloc`` count)
+    made by one call of ``fn(*args)``; call it once before, so that compilation
+    is not counted. Stats are switched on only around the call."""
+    try:
+        from numba.core.runtime import _nrt_python as nrt
+        from numba.core.runtime import rtsys
+    except ImportError:
+        return "n/a"
+    was_on = nrt.memsys_stats_enabled()
+    nrt.memsys_enable_stats()
+    try:
+        before = rtsys.get_allocation_stats().alloc
+        fn(*args)
+        after = rtsys.get_allocation_stats().alloc
+    finally:
+        if not was_on:
+            nrt.memsys_disable_stats()
+    return after - before
 
 
 # ------------------------------------------------------------------ printing
@@ -189,17 +223,30 @@ def print_table(
     rows: Sequence[tuple[str, dict]],
     baseline: str,
     ratio_label: str = "ratio",
+    extra: Sequence[tuple[str, dict]] = (),
 ) -> None:
     """Print rows x columns; each column shows time and ratio vs ``baseline``.
 
-    ``rows`` is a list of ``(label, {column: seconds_or_note})``. Notes longer
+    ``rows`` is a list of ``(label, {column: seconds_or_note})``. ``extra``
+    adds plain columns after those: ``(header, {label: text})``. Notes longer
     than a cell become numbered footnotes under the table.
     """
     base = dict(rows)[baseline]
     header = ["implementation"]
     for col in columns:
         header += [f"{col} time/call" if col else "time/call", ratio_label]
+    header += [h for h, _ in extra]
     footnotes: list[str] = []
+
+    def note(label: str, col: str, v: Any) -> str:
+        v = str(v)
+        if len(v) > 22:
+            footnotes.append(
+                f"[{len(footnotes) + 1}] {label}" + (f", {col}" if col else "") + f": {v}"
+            )
+            v = f"{v.split(':')[0][:12]} [{len(footnotes)}]"
+        return v
+
     body = []
     for label, cells in rows:
         line = [label]
@@ -208,13 +255,8 @@ def print_table(
             if isinstance(v, float):
                 line += [fmt_time(v), fmt_ratio(v, base.get(col))]
             else:
-                v = str(v)
-                if len(v) > 22:
-                    footnotes.append(
-                        f"[{len(footnotes) + 1}] {label}" + (f", {col}" if col else "") + f": {v}"
-                    )
-                    v = f"{v.split(':')[0][:12]} [{len(footnotes)}]"
-                line += [v, ""]
+                line += [note(label, col, v), ""]
+        line += [note(label, h, texts.get(label, "")) for h, texts in extra]
         body.append(line)
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
