@@ -98,13 +98,22 @@ class Differentiable:
         return vjp(self, *primals)
 
     def jacobian(self, *args, mode: str = "rev"):
+        """Jacobian w.r.t. ``wrt`` (default: every argument, ``None`` for int ones, as in
+        ``.grad``), by "rev" or "fwd" mode."""
         argnums = self.wrt if self.wrt is not None else tuple(range(len(args)))
-        return (jacrev if mode == "rev" else jacfwd)(self, argnums)(*args)
+        if mode == "rev":
+            return jacrev(self, argnums)(*args)
+        return jacfwd(self, argnums, _ints_as_none=self.wrt is None)(*args)
 
     def hessian(self, *args):
-        argnums = self.wrt if self.wrt is not None else (0 if len(args) == 1 else
-                                                         tuple(range(len(args))))
-        return hessian(self, argnums)(*args)
+        """Hessian w.r.t. ``wrt`` (default: the float arguments)."""
+        return hessian(self, self._method_argnums(args))(*args)
+
+    def _method_argnums(self, args):
+        if self.wrt is not None:
+            return self.wrt
+        floats = tuple(_float_positions(self, args))
+        return floats[0] if len(floats) == 1 else floats
 
     def show(self, *args, mode: str = "reverse") -> str:
         return show(self, *args, mode=mode)
@@ -498,7 +507,7 @@ def jacrev(f, argnums=0) -> Callable:
     return jac
 
 
-def jacfwd(f, argnums=0) -> Callable:
+def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
     """Jacobian by forward mode: one JVP per input."""
     d = as_differentiable(f)
 
@@ -507,15 +516,19 @@ def jacfwd(f, argnums=0) -> Callable:
         cols = []
         for p in positions:
             if not type_of_python_value(args[p]).is_float:
+                if _ints_as_none:
+                    cols.append(None)
+                    continue
                 raise SrcadTypeError(f"cannot differentiate with respect to int argument {p}")
             t = [1.0 if i == p else 0.0 for i in range(len(args))]
             _, dout = jvp(d, args, t)
             cols.append(dout)
-        out_is_tuple = isinstance(cols[0], tuple)
+        out_is_tuple = any(isinstance(c, tuple) for c in cols)
         if isinstance(argnums, int):
             return cols[0]
         if out_is_tuple:
-            return tuple(tuple(c[k] for c in cols) for k in range(len(cols[0])))
+            n = len(next(c for c in cols if c is not None))
+            return tuple(tuple(None if c is None else c[k] for c in cols) for k in range(n))
         return tuple(cols)
     return jac
 

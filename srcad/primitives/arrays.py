@@ -52,6 +52,8 @@ _linear("unbroadcast", 2, _unbroadcast_impl, lambda ts, p: [ts[1]], _unbroadcast
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else
                                         b.unbroadcast(ts[0], xs[1], **p)],
         vjp=lambda b, xs, outs, cts, p, act: [b.expand_like(cts[0], xs[0]), None],
+        domain=[(-2, 2), (-2, 2)], extra={"test_shape": [(2, 3), (1, 3)],
+                                          "test_params": {"lead": 0}},
         doc="sum a cotangent down to the shape of a broadcast operand")
 
 
@@ -63,7 +65,8 @@ def _expand_vjp(b, xs, outs, cts, p, act):
 _linear("expand_like", 2, lambda c, like: c + np.zeros_like(like),
         lambda ts, p: [Type(ts[0].dtype, ts[1].ndim)], "{0} + np.zeros_like({1})",
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.expand_like(ts[0], xs[1])],
-        vjp=_expand_vjp, doc="broadcast c to the shape of like")
+        vjp=_expand_vjp, domain=[(-2, 2), (-2, 2)], extra={"test_shape": [(3,), (2, 3)]},
+        doc="broadcast c to the shape of like")
 
 
 # ----------------------------------------------------------------------------- reductions
@@ -158,12 +161,14 @@ _linear("expand_dims", 1, lambda x, axis: np.expand_dims(x, axis),
         lambda ts, p: [Type(ts[0].dtype, ts[0].ndim + 1)],
         lambda args, p: f"np.expand_dims({args[0]}, {p['axis']})",
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.expand_dims(ts[0], **p)],
-        vjp=lambda b, xs, outs, cts, p, act: [b.squeeze(cts[0], **p)])
+        vjp=lambda b, xs, outs, cts, p, act: [b.squeeze(cts[0], **p)], domain=[(-2, 2)],
+        extra={"test_shape": [(3,)], "test_params": {"axis": 0}})
 _linear("squeeze", 1, lambda x, axis: np.squeeze(x, axis),
         lambda ts, p: [Type(ts[0].dtype, ts[0].ndim - 1)],
         lambda args, p: f"np.sum({args[0]}, axis={p['axis']})",  # the axis has length 1
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.squeeze(ts[0], **p)],
-        vjp=lambda b, xs, outs, cts, p, act: [b.expand_dims(cts[0], **p)])
+        vjp=lambda b, xs, outs, cts, p, act: [b.expand_dims(cts[0], **p)], domain=[(-2, 2)],
+        extra={"test_shape": [(1, 3)], "test_params": {"axis": 0}})
 _linear("transpose", 1, lambda x: np.transpose(x), lambda ts, p: [ts[0]], "{0}.T",
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.transpose(ts[0])],
         vjp=lambda b, xs, outs, cts, p, act: [b.transpose(cts[0])],
@@ -264,7 +269,8 @@ register(Primitive(
     lambda b, xs, outs, cts, p, act: [
         Sparse("slice", list(xs[1:]), cts[0]) if cts[0] is not None and act[0] else None,
         None, None, None],
-    "{0}[{1}:{2}:{3}]", domain=[(-2, 2)], doc="x[start:stop:step] along the first axis"))
+    "{0}[{1}:{2}:{3}]", domain=[(-2, 2)], extra={"test_shape": [(6,)], "test_index": [1, 5, 2]},
+    doc="x[start:stop:step] along the first axis"))
 
 
 def _index_add_impl(acc, *rest):
@@ -302,13 +308,13 @@ register(Primitive(
     "index_add", -1, _index_add_impl, lambda ts, p: [ts[0]], "none",
     _add_at_jvp("index_add"), _no_vjp,
     lambda args, p: f"{args[0]}[{', '.join(args[1:-1])}] += {args[-1]}",
-    extra={"inplace": True},
+    extra={"inplace": True}, differentiable=False,  # reverse-mode internal (has a JVP)
     doc="acc[i, ...] += v in place (adjoint of x[i, ...]); reverse mode only"))
 register(Primitive(
     "slice_add", 5, _slice_add_impl, lambda ts, p: [ts[0]], "none",
     _add_at_jvp("slice_add"), _no_vjp,
     lambda args, p: f"{args[0]}[{args[1]}:{args[2]}:{args[3]}] += {args[4]}",
-    extra={"inplace": True},
+    extra={"inplace": True}, differentiable=False,  # reverse-mode internal (has a JVP)
     doc="acc[a:b:c] += v in place (adjoint of x[a:b:c]); reverse mode only"))
 
 

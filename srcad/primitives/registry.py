@@ -86,8 +86,13 @@ def _coerce(b: Builder, prim: Primitive, inputs: list[Value]) -> list[Value]:
         c = convert(b, inputs[0], "bool")
         return [c] + _promote_all(b, inputs[1:], "same")
     if prim.coerce == "pow":
-        y = inputs[1]
-        return _promote_all(b, inputs, "same") if y.type.is_float else inputs
+        x, y = inputs
+        if y.type.is_float:
+            return _promote_all(b, inputs, "same")
+        if not x.type.is_float and not (y.is_const and y.const >= 0):
+            # Python: int ** negative int is a float; the sign is unknown until run time
+            return [convert(b, x, "f64"), y]
+        return inputs
     return _promote_all(b, inputs, prim.coerce)
 
 
@@ -96,7 +101,7 @@ def _promote_all(b: Builder, inputs: list[Value], coerce: str) -> list[Value]:
         target = BOOL.dtype
     else:
         t = promote(*(v.type for v in inputs))
-        target = t.dtype
+        target = "i64" if t.dtype == "bool" else t.dtype  # Python: True + True == 2
         if coerce == "float" and not t.is_float:
             target = "f64"
     return [v if v.type.dtype == target else convert(b, v, target) for v in inputs]
