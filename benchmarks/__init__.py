@@ -4,4 +4,4 @@ Run ``python -m benchmarks`` for every workload, or ``python -m benchmarks seed`
 / ``python -m benchmarks rk4`` for one. See ``benchmarks/README.md``.
 """
 
-WORKLOADS = ("seed", "rk4")
+WORKLOADS = ("seed", "rk4", "arrays")
