@@ -95,3 +95,19 @@ def branchy(x, t):
 
 def float32_sum(x):
     return np.sum(np.tanh(x) * np.float32(2.0))
+
+
+def linalg_mix(A, b):
+    x = np.linalg.solve(A, b)
+    return np.log(np.abs(np.linalg.det(A))) + np.sum(x * x) + np.trace(np.linalg.inv(A) @ A.T)
+
+
+def shapes_mix(x, y):
+    """x of length 4, y of length 2."""
+    m = x.reshape(2, -1)
+    z = np.concatenate((m, y[None, :]), axis=0)
+    w = np.hstack((x, y)) * np.cumsum(np.concatenate((x, y)))
+    c = z[:, 1]
+    v = np.vstack((y, y * 2.0)).ravel()
+    s = np.stack((y, y), axis=1) ** 3
+    return np.sum(z * z) + np.sum(w) + np.sum(s) + np.sum(c) + np.sum(v * x)

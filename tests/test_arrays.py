@@ -102,6 +102,8 @@ def _corpus():
         (af.var_std, (rng.standard_normal((3, 4)),)),
         (af.branchy, (rng.standard_normal(5), 0.3)),
         (af.branchy, (rng.standard_normal(5), -10.0)),
+        (af.linalg_mix, (rng.standard_normal((3, 3)) + 3 * np.eye(3), rng.standard_normal(3))),
+        (af.shapes_mix, (rng.standard_normal(4), rng.standard_normal(2))),
     ]
 
 

@@ -56,8 +56,29 @@ def call_method(lw, m: Method, args, kwargs, node):
 
 # ----------------------------------------------------------------------------- subscripts
 
+def _is_full(it) -> bool:
+    return isinstance(it, ast.Slice) and it.lower is None and it.upper is None and it.step is None
+
+
+def _is_none(it) -> bool:
+    return isinstance(it, ast.Constant) and it.value is None
+
+
 def subscript(lw, x: Value, index: ast.AST, node):
     items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if any(_is_none(it) for it in items):  # x[:, None], x[None, :], x[None]
+        if not all(_is_none(it) or _is_full(it) for it in items):
+            raise UnsupportedSyntaxError("np.newaxis/None can only be combined with ':' for "
+                                         "now", lw.loc(node))
+        for k, it in enumerate(items):
+            if _is_none(it):
+                x = lw.b.expand_dims(x, axis=k)
+        return x
+    if x.type.ndim == 2 and len(items) == 2 and _is_full(items[0]) and \
+            not isinstance(items[1], ast.Slice):  # a column x[:, j]
+        return lw.b.emit("getitem", lw.b.transpose(x), lw.int_value(lw.expr(items[1]), node))
+    if len(items) >= 2 and all(_is_full(it) for it in items[1:]):  # x[i, :] is x[i]
+        items = items[:1]
     if len(items) > x.type.ndim:
         raise SrcadTypeError(f"too many indices for a {x.type.ndim}-d array", lw.loc(node))
     if len(items) == 1 and isinstance(items[0], ast.Slice):
@@ -242,6 +263,128 @@ def _copy(lw, args, kwargs, node):
     return lw.b.copy(x) if x.type.ndim else x
 
 
+def _unary_array(prim, name):
+    def handler(lw, args, kwargs, node):
+        (x,) = _args(lw, name, args, kwargs, node, 1)
+        return lw.b.emit(prim, x)
+    return handler
+
+
+def _solve(lw, args, kwargs, node):
+    a, rhs = _args(lw, "solve", args, kwargs, node, 2)
+    return lw.b.solve(a, rhs)
+
+
+def _reshape(lw, args, kwargs, node):
+    from .lower import TupleV
+    x = lw.as_value(args[0], node)
+    shape = args[1] if len(args) == 2 else TupleV(tuple(args[1:]))
+    dims = _shape_arg(lw, shape, node)
+    unknown = [k for k, d in enumerate(dims) if d.is_const and d.const == -1]
+    if len(unknown) > 1:
+        raise SrcadTypeError("can only specify one unknown dimension", lw.loc(node))
+    if unknown:
+        known = lw.b.const(1)
+        for k, d in enumerate(dims):
+            if k != unknown[0]:
+                known = lw.b.mul(known, d)
+        dims[unknown[0]] = lw.b.floordiv(size(lw, x), known)
+    return lw.b.reshape(x, *dims)
+
+
+def _ravel(lw, args, kwargs, node):
+    (x,) = _args(lw, "ravel", args, kwargs, node, 1)
+    return lw.b.reshape(x, size(lw, x)) if x.type.ndim != 1 else x
+
+
+def _arrays_arg(lw, seq, node) -> list[Value]:
+    from .lower import TupleV
+    if not isinstance(seq, TupleV):
+        raise UnsupportedSyntaxError("pass a tuple or list of arrays", lw.loc(node))
+    return [lw.as_value(v, node) for v in seq.items]
+
+
+def _axis_kw(lw, kwargs, args, node, default=0):
+    a = kwargs.pop("axis", args[1] if len(args) > 1 else None)
+    if a is None:
+        return default
+    if not (isinstance(a, Value) and a.is_const and a.type == I64):
+        raise UnsupportedSyntaxError("axis must be an int literal", lw.loc(node))
+    return a.const
+
+
+def _concat_values(lw, xs, axis, node):
+    nd = xs[0].type.ndim
+    axis = axis + nd if axis < 0 else axis
+    if nd not in (1, 2) or axis >= nd or any(x.type.ndim != nd for x in xs):
+        raise UnsupportedSyntaxError("concatenate supports 1-D or 2-D arrays of one rank",
+                                     lw.loc(node))
+    return lw.b.concatenate(*xs, axis=axis)
+
+
+def _concatenate(lw, args, kwargs, node):
+    kwargs = dict(kwargs)
+    return _concat_values(lw, _arrays_arg(lw, args[0], node),
+                          _axis_kw(lw, kwargs, args, node), node)
+
+
+def _stack(lw, args, kwargs, node):
+    kwargs = dict(kwargs)
+    axis = _axis_kw(lw, kwargs, args, node)
+    xs = [lw.b.expand_dims(x, axis=axis) for x in _arrays_arg(lw, args[0], node)]
+    return _concat_values(lw, xs, axis, node)
+
+
+def _hstack(lw, args, kwargs, node):
+    xs = _arrays_arg(lw, args[0], node)
+    return _concat_values(lw, xs, 0 if xs[0].type.ndim == 1 else 1, node)
+
+
+def _vstack(lw, args, kwargs, node):
+    xs = [_atleast(lw, x, 2) for x in _arrays_arg(lw, args[0], node)]
+    return _concat_values(lw, xs, 0, node)
+
+
+def _atleast(lw, x: Value, nd: int) -> Value:
+    if x.type.ndim == 0:
+        x = lw.b.reshape(x if x.type.ndim else lw.b.add(lw.b.zeros(lw.b.const(1),
+                                                                   dtype=x.type.dtype), x),
+                         lw.b.const(1))
+    while x.type.ndim < nd:
+        x = lw.b.expand_dims(x, axis=0)
+    return x
+
+
+def _expand_dims(lw, args, kwargs, node):
+    kwargs = dict(kwargs)
+    x = lw.as_value(args[0], node)
+    return lw.b.expand_dims(x, axis=_axis_kw(lw, kwargs, args, node) % (x.type.ndim + 1))
+
+
+def _squeeze(lw, args, kwargs, node):
+    kwargs = dict(kwargs)
+    x = lw.as_value(args[0], node)
+    return lw.b.squeeze(x, axis=_axis_kw(lw, kwargs, args, node) % x.type.ndim)
+
+
+def _eye(lw, args, kwargs, node):
+    kwargs = dict(kwargs)
+    dtype = _dtype_arg(lw, kwargs, node)
+    (n,) = _args(lw, "eye", args, kwargs, node, 1)
+    return lw.b.eye(lw.int_value(n, node), dtype=dtype)
+
+
+CALLS.update({
+    np.linalg.det: _unary_array("det", "det"), np.linalg.inv: _unary_array("inv", "inv"),
+    np.linalg.solve: _solve, np.trace: _unary_array("trace", "trace"),
+    np.cumsum: _unary_array("cumsum", "cumsum"), np.argmax: _unary_array("argmax", "argmax"),
+    np.argmin: _unary_array("argmin", "argmin"), np.reshape: _reshape, np.ravel: _ravel,
+    np.concatenate: _concatenate, np.stack: _stack, np.hstack: _hstack, np.vstack: _vstack,
+    np.expand_dims: _expand_dims, np.squeeze: _squeeze, np.eye: _eye,
+    np.atleast_1d: lambda lw, a, k, n: _atleast(lw, lw.as_value(a[0], n), 1),
+    np.atleast_2d: lambda lw, a, k, n: _atleast(lw, lw.as_value(a[0], n), 2),
+})
+
 CALLS.update({
     np.sum: _reduce("sum"), np.max: _reduce("amax"), np.amax: _reduce("amax"),
     np.min: _reduce("amin"), np.amin: _reduce("amin"), np.mean: _mean,
@@ -255,5 +398,7 @@ CALLS.update({
 _METHODS = {
     "sum": _reduce("sum"), "max": _reduce("amax"), "min": _reduce("amin"), "mean": _mean,
     "var": _var, "std": lambda lw, a, k, n: _var(lw, a, k, n, std=True), "dot": _dot,
-    "copy": _copy,
+    "copy": _copy, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
+    "cumsum": _unary_array("cumsum", "cumsum"), "argmax": _unary_array("argmax", "argmax"),
+    "argmin": _unary_array("argmin", "argmin"), "trace": _unary_array("trace", "trace"),
 }
