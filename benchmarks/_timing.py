@@ -49,6 +49,11 @@ class TimedCall:
     until ``budget`` seconds are spent. ``best`` is the minimum per-call mean
     seen so far. The call is compiled into the timeit loop as
     ``fn(a0, a1, ...)``, so there is no lambda or ``*args`` overhead.
+
+    ``settle``: seconds to sleep before the autorange and before each sample,
+    so that worker threads another implementation left spinning (OpenBLAS
+    keeps its threads busy-waiting ~0.1 s after a call) are idle again when
+    the loop starts; not counted in ``budget``.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class TimedCall:
         repeat: int = 5,
         min_time: float = 0.2,
         budget: float = 6.0,
+        settle: float = 0.0,
     ) -> None:
         names = [f"a{i}" for i in range(len(args))]
         ns: dict[str, Any] = dict(zip(names, args))
@@ -66,6 +72,8 @@ class TimedCall:
         self.timer = timeit.Timer(f"fn({', '.join(names)})", globals=ns)
         self.left = repeat
         self.budget = budget
+        self.settle = settle
+        time.sleep(settle)
         start = time.perf_counter()
         base = 1
         while True:
@@ -85,6 +93,7 @@ class TimedCall:
         """Time the loop once more; False (and nothing timed) when done."""
         if self.left <= 0 or self.spent > self.budget:
             return False
+        time.sleep(self.settle)
         elapsed = self.timer.timeit(self.loops)
         self.spent += elapsed
         self.left -= 1
