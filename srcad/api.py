@@ -574,11 +574,14 @@ _MODES = {"primal": Spec("primal"), "forward": Spec("jvp"), "fwd": Spec("jvp"),
           "reverse": Spec("grad", None), "rev": Spec("grad", None), "vjp": Spec("vjp")}
 
 
-def show(f, *args, mode: str = "reverse") -> str:
+def show(f, *args, mode: str = "reverse", argnums=None) -> str:
     """The optimized IR and the generated Python source of a transform of ``f`` at these
-    argument types (``mode``: "primal", "forward", "reverse", "vjp")."""
+    argument types (``mode``: "primal", "forward", "reverse", "vjp"; ``argnums`` narrows
+    "reverse" to what ``grad(f, argnums)`` compiles)."""
     d = as_differentiable(f)
     spec = _MODES[mode]
+    if argnums is not None and spec.kind == "grad":
+        spec = Spec("grad", _argnums(argnums))
     bound = d.bind(args, {})
     types = tuple(type_of_python_value(a) for a in bound)
     built = build_ir(d, spec, types)

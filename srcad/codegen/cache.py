@@ -26,7 +26,11 @@ def cache_dir() -> Path:
 def load_module(source: str, stem: str):
     """Write ``source`` to the cache (if not there yet) and import it."""
     from .. import __version__
-    digest = hashlib.sha256((__version__ + source).encode()).hexdigest()[:16]
+    # Comments (source line numbers) are left out of the key: inserting a line above the user's
+    # function must not force a recompile.  A reused file may then show older line numbers;
+    # srcad.show always prints freshly generated source.
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    digest = hashlib.sha256((__version__ + code).encode()).hexdigest()[:16]
     modname = f"srcad_gen_{stem}_{digest}"
     mod = _loaded.get(modname)
     if mod is not None:
