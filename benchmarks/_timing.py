@@ -333,6 +333,41 @@ print("SRCAD_STARTUP " + json.dumps({
 """
 
 
+_FLOOR_SCRIPT = r"""
+import glob, importlib.util, json, sys, time
+spec = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+import numba
+t1 = time.perf_counter()
+import os
+path = sorted(glob.glob(spec["pattern"]))[0]
+name = os.path.basename(path)[:-3]
+m = importlib.util.spec_from_file_location(name, path)
+mod = importlib.util.module_from_spec(m)
+sys.modules[name] = mod
+m.loader.exec_module(mod)
+fn = getattr(mod, spec["name"])
+fn(*spec["args"])
+t2 = time.perf_counter()
+print("SRCAD_STARTUP " + json.dumps({"import_srcad": t1 - t0, "first_call": t2 - t1,
+                                     "second_call": 0.0}))
+"""
+
+
+def numba_floor_in_subprocess(func: str, args: Sequence[Any], cache_dir: str) -> dict | str:
+    """The same generated module loaded straight from the cache by plain Numba in a new
+    process, with no srcad involved: the part of a warm start that is Numba's own."""
+    env = dict(os.environ)
+    spec = json.dumps({"pattern": os.path.join(cache_dir, f"srcad_gen_{func}_grad_*.py"),
+                       "name": f"{func}_grad", "args": list(args)})
+    proc = subprocess.run([sys.executable, "-c", _FLOOR_SCRIPT, spec], check=False,
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    for line in proc.stdout.splitlines():
+        if line.startswith("SRCAD_STARTUP "):
+            return json.loads(line[len("SRCAD_STARTUP ") :])
+    return "error: " + ((proc.stderr.strip().splitlines() or ["(no output)"])[-1])[:100]
+
+
 def startup_in_subprocess(
     module: str, func: str, argnums: Sequence[int], args: Sequence[Any], cache_dir: str
 ) -> dict | str:
@@ -372,22 +407,25 @@ def startup_in_subprocess(
 
 def cold_warm_startup(
     module: str, func: str, argnums: Sequence[int], args: Sequence[Any]
-) -> tuple[dict | str, dict | str]:
-    """Cold run (fresh empty ``SRCAD_CACHE_DIR``) then warm run (new process,
-    same cache dir). Each is a separate subprocess."""
+) -> tuple[dict | str, dict | str, dict | str]:
+    """Cold run (fresh empty ``SRCAD_CACHE_DIR``), warm run (new process, same cache dir),
+    and the Numba floor (the cached generated module called by plain Numba, no srcad). Each
+    is a separate subprocess."""
     cache_dir = tempfile.mkdtemp(prefix="srcad_bench_cache_")
     try:
         cold = startup_in_subprocess(module, func, argnums, args, cache_dir)
         warm = startup_in_subprocess(module, func, argnums, args, cache_dir)
+        floor = numba_floor_in_subprocess(func, args, cache_dir)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
-    return cold, warm
+    return cold, warm, floor
 
 
-def print_startup(cold: dict | str, warm: dict | str) -> None:
+def print_startup(cold: dict | str, warm: dict | str, floor: dict | str = "n/a") -> None:
     """Print the cold/warm startup measurements as a small table."""
     print("srcad start-up in a new process (srcad.grad(f) + first call; import listed apart):")
-    for name, res in (("cold (empty cache)", cold), ("warm (same cache)", warm)):
+    for name, res in (("cold (empty cache)", cold), ("warm (same cache)", warm),
+                      ("numba floor", floor)):
         if isinstance(res, str):
             print(f"  {name:19}  {res}")
         else:

@@ -384,8 +384,11 @@ def main() -> None:
         "rk4 -- gradient per call", cols, rows, baseline="numba hand adjoint", ratio_label="vs adj"
     )
 
-    cold, warm = T.cold_warm_startup("benchmarks.rk4", "loss", ARGNUMS, [K, C, X0, V0, 100])
-    T.print_startup(cold, warm)
+    cold, warm, floor = T.cold_warm_startup("benchmarks.rk4", "loss", ARGNUMS, [K, C, X0, V0, 100])
+    T.print_startup(cold, warm, floor)
+    print("  (numba floor: plain Numba loads the same cached generated module in a new process "
+          "and calls it; its 'import srcad' column is 'import numba', and its first call includes "
+          "importing the module's runtime helpers, srcad.codegen.rt)")
 
     sizes = T.guard(tape_sizes)
     print("reverse-mode tape:")
