@@ -212,4 +212,9 @@ def generate_module(fn: Function, name: str, out_struct, what: str, *, report_ta
                     adjoint_from=None, decorator='@numba.njit(cache=True, error_model="numpy")',
                     backend: str = "cpu") -> str:
     body = PySource(fn, backend).function(name, out_struct, decorator, report_tape, adjoint_from)
-    return HEADER.format(source=fn.filename, what=what) + body
+    header = HEADER.format(source=fn.filename, what=what)
+    if "_uf." in body:
+        header = header.replace("from srcad.codegen import rt as _rt\n",
+                                "from srcad.codegen import rt as _rt\n"
+                                "from srcad.codegen import ufuncs as _uf\n")
+    return header + body

@@ -1,8 +1,6 @@
 """Runtime helpers called by generated code (all Numba-compiled, all tiny)."""
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
@@ -40,18 +38,6 @@ def reserve(tape, need):
     if tape.shape[0] >= need:
         return tape
     return grow(tape, need)
-
-
-@numba.vectorize(["float64(float64)", "float32(float32)"], cache=True)
-def verf(x):
-    """math.erf over arrays."""
-    return math.erf(x)
-
-
-@numba.vectorize(["float64(float64)", "float32(float32)"], cache=True)
-def verfc(x):
-    """math.erfc over arrays."""
-    return math.erfc(x)
 
 
 @numba.njit(cache=True)

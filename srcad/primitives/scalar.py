@@ -318,8 +318,8 @@ for _p in REGISTRY.values():
     if isinstance(_p.cpu, str) and _p.cpu.startswith("math."):
         _fn = _p.cpu[len("math."):_p.cpu.index("(")]
         _p.arr = "np." + _NP_NAMES.get(_fn, _fn) + _p.cpu[_p.cpu.index("("):]
-REGISTRY["erf"].arr = "_rt.verf({0})"
-REGISTRY["erfc"].arr = "_rt.verfc({0})"
+REGISTRY["erf"].arr = "_uf.verf({0})"
+REGISTRY["erfc"].arr = "_uf.verfc({0})"
 REGISTRY["abs"].arr = "np.abs({0})"
 REGISTRY["maximum"].arr = "np.maximum({0}, {1})"
 REGISTRY["minimum"].arr = "np.minimum({0}, {1})"
