@@ -210,7 +210,7 @@ def _checkpoint_arg(checkpoint):
     raise ValueError("checkpoint must be True (sqrt(n) segments) or a segment length > 0")
 
 
-def _float_wrt(d: Differentiable, types, argnums, spec_kind: str):
+def _float_wrt(d: Differentiable, types, argnums):
     """Positions to differentiate and the output structure of the cotangents."""
     if argnums is None:  # method form: every parameter; ints get None
         positions = tuple(range(len(types)))
@@ -298,7 +298,7 @@ def _build_ir(d: Differentiable, spec: Spec, types) -> Built:
         return Built(clone_function(ir), f"{name}_primal", _out_struct(ir), "primal")
     if spec.kind in ("grad", "hvp"):
         _check_scalar_output(d, ir, spec.has_aux)
-        wrt, positions, bare = _float_wrt(d, types, spec.argnums, spec.kind)
+        wrt, positions, bare = _float_wrt(d, types, spec.argnums)
         seeds = [1.0] + [None] * (nout - 1)
         vj = vjp_function(ir, wrt, seeds=seeds, checkpoint=checkpoint)
         if spec.kind == "hvp":

@@ -13,7 +13,6 @@ that contains ``break`` or ``return`` becomes a ``while`` whose condition tests 
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -876,4 +875,4 @@ def _hashable(x) -> bool:
         return False
 
 
-__all__ = ["Lowerer", "TupleV", "lower_function", "math"]
+__all__ = ["Lowerer", "TupleV", "lower_function"]

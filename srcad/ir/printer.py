@@ -81,8 +81,3 @@ def format_function(fn: Function) -> str:
     p.emit(1, "return " + ", ".join(p.v(y) for y in fn.outputs))
     return "\n".join(p.lines)
 
-
-def format_region(r: Region) -> str:
-    p = Printer()
-    p.region(r, 0)
-    return "\n".join(p.lines)
