@@ -181,13 +181,16 @@ def zero(b: Builder, like: Value) -> Value:
     return b.zeros_like(like)
 
 
-def fit(b: Builder, c: Value | None, like: Value) -> Value | None:
+def fit(b: Builder, c: Value | None, like: Value, others=None) -> Value | None:
     """Cotangent ``c`` of a broadcasting op, summed down to the shape of input ``like``
-    (the adjoint of NumPy broadcasting)."""
+    (the adjoint of NumPy broadcasting).  ``others``: the op's other inputs; when they are all
+    scalars the output has like's shape and nothing needs summing (None: unknown)."""
     if c is None or c.type.ndim == 0:
         return c
     if like.type.ndim == 0:
         return b.sum(c, axis=None, keepdims=False)
+    if others is not None and all(o.type.ndim == 0 for o in others):
+        return c
     return b.unbroadcast(c, like, lead=c.type.ndim - like.type.ndim)
 
 
@@ -216,8 +219,8 @@ def smooth(name: str, impl: Callable, partials: list[Callable], cpu, *, cost: in
         ct = cts[0]
         if ct is None:
             return [None] * nin
-        return [fit(b, b.mul(ct, partials[i](b, *xs, outs[0])), xs[i]) if active[i] else None
-                for i in range(nin)]
+        return [fit(b, b.mul(ct, partials[i](b, *xs, outs[0])), xs[i], xs[:i] + xs[i + 1:])
+                if active[i] else None for i in range(nin)]
 
     return register(Primitive(name, nin, impl, TYPE_RULES[coerce], coerce, jvp, vjp, cpu, cuda,
                               cost, domain, fold, arr=arr, doc=doc))
