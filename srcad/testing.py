@@ -77,10 +77,10 @@ def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: fl
             raise AssertionError(f"check_grads({d.__name__}): {what}: {a} != {b}")
 
     vjp_dot = jvp_out = None
+    tangents = [0.0] * len(args)  # the direction u, placed at the float arguments
+    for i, ui in zip(floats, u):
+        tangents[i] = ui
     if "fwd" in modes:
-        tangents = [0.0] * len(args)
-        for i, ui in zip(floats, u):
-            tangents[i] = ui
         _, t = jvp(d, args, tangents, backend=backend)
         jvp_out = _flat(t)
         close(jvp_out, fd, "forward mode vs finite differences")
@@ -94,9 +94,6 @@ def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: fl
     if order >= 2:
         if out.size != 1:
             raise ValueError("order=2 needs a scalar-output function")
-        tangents = [0.0] * len(args)
-        for i, ui in zip(floats, u):
-            tangents[i] = ui
         hv = _flat(hvp(d, args, tangents, backend=backend))
         from .api import grad
         if backend == "numba":

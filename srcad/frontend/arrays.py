@@ -42,10 +42,11 @@ def array_attribute(lw, x: Value, attr: str, node):
     raise UnsupportedSyntaxError(f"array attribute '.{attr}' is not supported yet", lw.loc(node))
 
 
-def size(lw, x: Value) -> Value:
+def size(lw, x: Value, axes=None) -> Value:
+    """Number of elements of x (over ``axes`` only, if given), as an int."""
     b = lw.b
     n = b.const(1)
-    for k in range(x.type.ndim):
+    for k in (range(x.type.ndim) if axes is None else axes):
         n = b.mul(n, b.dim(x, axis=k))
     return n
 
@@ -168,11 +169,8 @@ def _apply(lw, prim, x, axes, keep, node):
 
 
 def _count(lw, x: Value, axes) -> Value:
-    b = lw.b
-    n = b.const(1)
-    for k in (range(x.type.ndim) if axes is None else axes):
-        n = b.mul(n, b.dim(x, axis=k))
-    return b.convert(n, to="f64" if x.type.dtype != "f32" else "f32")
+    """size(x, axes) as a float of x's precision (the divisor of a mean)."""
+    return lw.b.convert(size(lw, x, axes), to="f64" if x.type.dtype != "f32" else "f32")
 
 
 def _mean(lw, args, kwargs, node):

@@ -103,16 +103,22 @@ register(Primitive(
     doc="np.sum(x, axis=None | int, keepdims)"))
 
 
+def _hits(b, x, m, p):
+    """1.0 where x equals its extremum m (m brought back to x's rank), else 0.0."""
+    if p["axis"] is not None and not p["keepdims"]:
+        m = b.expand_dims(m, axis=p["axis"])
+    return b.convert(b.eq(x, m), to=x.type.dtype)
+
+
 def _amax_vjp(b, xs, outs, cts, p, act):
     """The cotangent goes to the maximal entries, shared equally among ties."""
     ct = cts[0]
     if ct is None:
         return [None]
-    x, m = xs[0], outs[0]
+    x = xs[0]
+    hit = _hits(b, x, outs[0], p)
     if p["axis"] is not None and not p["keepdims"]:
-        m = b.expand_dims(m, axis=p["axis"])
         ct = b.expand_dims(ct, axis=p["axis"])
-    hit = b.convert(b.eq(x, m), to=x.type.dtype)
     count = b.sum(hit, axis=p["axis"], keepdims=True) if p["axis"] is not None else \
         b.sum(hit, axis=None, keepdims=False)
     return [b.mul(hit, b.div(ct, count))]
@@ -122,10 +128,7 @@ def _amax_jvp(b, xs, outs, ts, p):
     t = ts[0]
     if t is None:
         return [None]
-    x, m = xs[0], outs[0]
-    if p["axis"] is not None and not p["keepdims"]:
-        m = b.expand_dims(m, axis=p["axis"])
-    hit = b.convert(b.eq(x, m), to=x.type.dtype)
+    hit = _hits(b, xs[0], outs[0], p)
     count = b.sum(hit, **p)
     return [b.div(b.sum(b.mul(hit, t), **p), count)]
 
