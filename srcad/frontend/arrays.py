@@ -39,6 +39,10 @@ def array_attribute(lw, x: Value, attr: str, node):
         return b.transpose(x) if x.type.ndim == 2 else x
     if attr in _METHODS:
         return Method(x, attr)
+    from . import library
+    found = library.attribute(lw, x, attr, node)
+    if found is not None:
+        return found
     raise UnsupportedSyntaxError(f"array attribute '.{attr}' is not supported yet", lw.loc(node))
 
 
@@ -67,6 +71,12 @@ def _is_none(it) -> bool:
 
 def subscript(lw, x: Value, index: ast.AST, node):
     items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if len(items) == 1 and not isinstance(items[0], ast.Slice) and not _is_none(items[0]):
+        idx = lw.expr(items[0])
+        if isinstance(idx, Value) and idx.type.ndim:  # x[idx] with an int or bool array
+            from . import library
+            return library.array_index(lw, x, idx, node)
+        return lw.b.emit("getitem", x, lw.int_value(idx, items[0]))
     if any(_is_none(it) for it in items):  # x[:, None], x[None, :], x[None]
         if not all(_is_none(it) or _is_full(it) for it in items):
             raise UnsupportedSyntaxError("np.newaxis/None can only be combined with ':' for "
