@@ -22,6 +22,7 @@ from .frontend import lower_function, parse_function
 from .ir.core import Function, clone_function
 from .ir.types import Type, type_of_python_value
 from .passes import optimize
+from .passes.inplace import make_inplace_safe
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,7 @@ def build_ir(d: Differentiable, spec: Spec, types) -> Built:
     built = _build_ir(d, spec, types)
     _prune_outputs(built)
     optimize(built.ir)
+    make_inplace_safe(built.ir)  # copies where an in-place write would clobber a live array
     built.adjoint_from = _adjoint_start(built.ir)
     return built
 

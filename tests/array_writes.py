@@ -1,7 +1,231 @@
-"""In-place array writes are not supported yet: srcad must say so, with the location."""
+"""Functions that write into arrays in place (issue 4): the corpus for tests/test_writes.py.
+
+Each function returns a scalar; ``CASES`` says how to call it.  The forms covered: x[i] = v,
+x[i] += v, x[i, :] = row, x[i, j] = v, x[a:b] = ..., x[:, j] = col, writes inside loops and
+branches, writes through aliases (y = x), writes into arguments (the caller's array must not
+change), helpers that write into their arguments, the RNN/cumsum/stencil patterns, and
+overwriting values that the derivative still needs (they must be restored in reverse mode).
+"""
+import numpy as np
 
 
-def write(x):
+def set_scalar(x):
     y = x * 2.0
     y[0] = 1.0
-    return y.sum()
+    y[2] = y[1] * y[2]
+    return np.sum(y * y)
+
+
+def overwrite_needed(x):
+    y = x.copy()
+    s = np.sum(y * y)        # reads y before it is overwritten
+    y[1] = np.sin(y[1])      # the derivative of y*y above needs the old y[1]
+    y[0] = y[0] * y[1]
+    return s + np.sum(y ** 3)
+
+
+def aug_assign(x):
+    y = np.zeros_like(x)
+    for i in range(len(x)):
+        y[i] += x[i] * x[i]
+        y[i] *= 3.0
+    y[-1] -= x[0]
+    return np.sum(np.exp(0.1 * y))
+
+
+def hand_cumsum(x):
+    c = np.zeros_like(x)
+    c[0] = x[0]
+    for i in range(1, len(x)):
+        c[i] = c[i - 1] + x[i]
+    return np.sum(c * c)
+
+
+def copy_loop(x):
+    y = np.zeros_like(x)
+    for i in range(len(x)):
+        y[i] = x[i]
+    return np.sum(np.sin(y) * y)
+
+
+def rnn(W, U, xs, h0):
+    """h[t+1] = tanh(W h[t] + U x[t]) over a sequence, written into a matrix of states."""
+    T = xs.shape[0]
+    h = np.zeros((T + 1, h0.shape[0]))
+    h[0] = h0
+    for t in range(T):
+        h[t + 1] = np.tanh(W @ h[t] + U @ xs[t])
+    return np.sum(h[T] ** 2) + 0.1 * np.sum(h)
+
+
+def stencil(u0, c):
+    """Explicit heat-equation steps written in place: u[1:-1] = u[:-2] - 2u[1:-1] + u[2:]."""
+    u = u0.copy()
+    for _ in range(4):
+        u[1:-1] = u[1:-1] + c * (u[:-2] - 2.0 * u[1:-1] + u[2:])
+    return np.sum(u * u)
+
+
+def stencil_fresh(u0, c):
+    """The same with a new array per step (rebinding, not in place)."""
+    u = u0.copy()
+    for _ in range(4):
+        v = u.copy()
+        v[1:-1] = u[1:-1] + c * (u[:-2] - 2.0 * u[1:-1] + u[2:])
+        u = v
+    return np.sum(u * u)
+
+
+def rows_and_columns(A):
+    B = np.zeros((A.shape[0], A.shape[1]))
+    for i in range(A.shape[0]):
+        B[i, :] = A[i] * (i + 1.0)
+    B[:, 0] = B[:, 1] * B[:, 2]
+    B[1, 2] = np.sum(B[0])
+    return np.sum(B * A)
+
+
+def block_write(A, v):
+    B = A.copy()
+    B[1:3, 0:2] = np.outer(v, v)
+    B[0, 1:] = 0.5 * B[0, 1:]
+    return np.sum(np.tanh(B))
+
+
+def branch_writes(x):
+    y = x.copy()
+    for i in range(len(x)):
+        if x[i] > 0.0:
+            y[i] = np.sqrt(x[i])
+        else:
+            y[i] = -x[i] * y[i]
+    return np.sum(y * x)
+
+
+def alias_write(x):
+    y = x          # y and x are one array
+    y[0] = 3.0 * y[1]
+    return np.sum(x * x)
+
+
+def alias_in_loop(x):
+    z = np.zeros_like(x)
+    w = z
+    for i in range(1, len(x)):
+        w[i] = z[i - 1] + x[i]   # z sees the write through w
+    return np.sum(z * x)
+
+
+def _scale_into(a, i, s):
+    a[i] = a[i] * s
+
+
+def helper_writes(x):
+    y = x * 1.0
+    for i in range(len(x)):
+        _scale_into(y, i, x[i])
+    return np.sum(y)
+
+
+def write_argument(x):
+    x[0] = x[0] * x[1]     # writes the caller's array in Python; srcad works on a copy
+    return np.sum(x * x)
+
+
+def int_index_array(x):
+    counts = np.zeros(3, dtype=np.int64)
+    s = 0.0
+    for i in range(len(x)):
+        k = i % 3
+        counts[k] += 1
+        s += x[i] * counts[k]
+    return s
+
+
+def nested_loops(A):
+    B = A.copy()
+    for i in range(1, B.shape[0]):
+        for j in range(B.shape[1]):
+            B[i, j] = B[i - 1, j] * np.cos(B[i, j])
+    return np.sum(B)
+
+
+def while_write(x):
+    y = x.copy()
+    k = 0
+    while k < len(x) - 1:
+        y[k + 1] = y[k + 1] + 0.5 * y[k] * y[k]
+        k += 1
+    return np.sum(y)
+
+
+def rebind_and_write(x):
+    h = x.copy()
+    for i in range(3):
+        h[i] = h[i] * 2.0 + 1.0
+        h = np.sin(h)
+    return np.sum(h)
+
+
+rng = np.random.default_rng(7)
+_x5 = rng.uniform(-1.0, 1.0, 5)
+_A = rng.uniform(-1.0, 1.0, (4, 3))
+CASES = {
+    "set_scalar": (set_scalar, (_x5,)),
+    "overwrite_needed": (overwrite_needed, (_x5,)),
+    "aug_assign": (aug_assign, (_x5,)),
+    "hand_cumsum": (hand_cumsum, (_x5,)),
+    "copy_loop": (copy_loop, (_x5,)),
+    "rnn": (rnn, (0.5 * rng.standard_normal((3, 3)), 0.5 * rng.standard_normal((3, 2)),
+                  rng.standard_normal((4, 2)), rng.standard_normal(3))),
+    "stencil": (stencil, (rng.uniform(0.0, 1.0, 7), 0.2)),
+    "stencil_fresh": (stencil_fresh, (rng.uniform(0.0, 1.0, 7), 0.2)),
+    "rows_and_columns": (rows_and_columns, (_A,)),
+    "block_write": (block_write, (_A, rng.uniform(-1, 1, 2))),
+    "branch_writes": (branch_writes, (_x5,)),
+    "alias_write": (alias_write, (_x5,)),
+    "alias_in_loop": (alias_in_loop, (_x5,)),
+    "helper_writes": (helper_writes, (_x5,)),
+    "write_argument": (write_argument, (_x5,)),
+    "int_index_array": (int_index_array, (_x5,)),
+    "nested_loops": (nested_loops, (_A,)),
+    "while_write": (while_write, (_x5,)),
+    "rebind_and_write": (rebind_and_write, (_x5,)),
+}
+
+
+# ----------------------------------------------------------------------------- refused forms
+
+def write_through_view(x):
+    y = x.copy()
+    row = y[1:3]
+    row[0] = 1.0
+    return np.sum(y)
+
+
+def stale_view(x):
+    y = x.copy()
+    head = y[0:2]
+    y[0] = 5.0
+    return np.sum(head)
+
+
+def chained_index(A):
+    B = A.copy()
+    B[0][1] = 2.0
+    return np.sum(B)
+
+
+def diverging_aliases(x):
+    y = x.copy()
+    z = y
+    for i in range(2):
+        z[i] = 1.0
+        z = z * 2.0
+    return np.sum(y) + np.sum(z)
+
+
+REFUSED = {"write_through_view": (write_through_view, (_x5,)),
+           "stale_view": (stale_view, (_x5,)),
+           "chained_index": (chained_index, (_A,)),
+           "diverging_aliases": (diverging_aliases, (_x5,))}

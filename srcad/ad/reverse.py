@@ -53,6 +53,13 @@ class Reverse:
         self.insert_before: dict[int, list[Op]] = {}
         _count_while_iterations(self.fn.body)
         _segment_checkpointed_loops(self.fn.body, checkpoint_all)
+        # In-place writes: values whose buffer is overwritten later are "clobbered"; the
+        # adjoint sweep restores them (see adjoint_put) instead of taping them.
+        self.clobbered, self.pinned, self.saved = _prepare_writes(self.fn.body)
+        self.cur: dict[Value, Value] = {}  # primal version -> its restored value
+        # cotangents that are zero where a condition is False (from np.where): rules applied
+        # to them are masked too, so inf * 0 on the untaken side never becomes NaN
+        self.masks: dict[Value, Value] = {}
         self.varied = varied_values(self.fn, [self.fn.params[i] for i in wrt])
 
     # -- driver ------------------------------------------------------------------------------
@@ -112,8 +119,11 @@ class Reverse:
             base = prev
         else:
             base = b.copy(prev, name=_bar_name(v))
-        prim = "index_add" if c.kind == "index" else "slice_add"
-        new = b.emit(prim, base, *c.index, c.value, name=_bar_name(v))
+        if c.kind == "spec":
+            new = b.emit("put_add", base, c.value, *c.index, spec=c.spec, name=_bar_name(v))
+        else:
+            prim = "index_add" if c.kind == "index" else "slice_add"
+            new = b.emit(prim, base, *c.index, c.value, name=_bar_name(v))
         self.owned.add(new)
         adj[v] = new
 
@@ -145,6 +155,8 @@ class Reverse:
                     self.adjoint_loop(op, b, adj)
             elif op.prim == "while":
                 self.adjoint_loop(op, b, adj)
+            elif op.prim == "put":
+                self.adjoint_put(op, b, adj)
             elif op.prim in ("push", "pop", "reserve"):
                 raise NotDifferentiableError("reverse mode over a reverse-mode function is not "
                                              "supported yet", op.loc,
@@ -159,40 +171,85 @@ class Reverse:
         active = [x in self.varied for x in op.inputs]
         if not any(active):
             return
-        in_cts = REGISTRY[op.prim].vjp(b, op.inputs, op.outputs, cts, op.params, active)
-        for x, c, a in zip(op.inputs, in_cts, active):
+        xs = [self.cur.get(x, x) for x in op.inputs]
+        outs = [self.cur.get(o, o) for o in op.outputs]
+        in_cts = REGISTRY[op.prim].vjp(b, xs, outs, cts, op.params, active)
+        conds = [None] * len(in_cts)
+        if op.prim == "select":  # the untaken side gets exact zeros, even from inf * 0
+            conds = [None, xs[0], b.not_(xs[0])]
+        elif len(cts) == 1 and cts[0] in self.masks:
+            conds = [self.masks[cts[0]]] * len(in_cts)
+        for x, c, a, m in zip(op.inputs, in_cts, active, conds):
             if a and c is not None:
+                if m is not None and not isinstance(c, Sparse) and c.type.ndim == m.type.ndim:
+                    if op.prim != "select":
+                        c = b.mask(c, m)
+                    self.masks[c] = m
                 self.accumulate(b, adj, x, c)
+
+    def adjoint_put(self, op: Op, b: Builder, adj: dict) -> None:
+        """``new = put(old, v, idx)``: cotangents as the registry rule says, then the write is
+        undone (``old[idx] = saved``, saved before the write) so that the buffer holds ``old``
+        again for the adjoints of earlier ops."""
+        ct_owned = adj.get(op.outputs[0]) in self.owned
+        cts = self.take(adj, op.outputs)
+        new = self.cur.get(op.outputs[0], op.outputs[0])
+        xs = [self.cur.get(x, x) for x in op.inputs]
+        active = [x in self.varied for x in op.inputs]
+        if cts[0] is not None and any(active):
+            in_cts = REGISTRY["put"].vjp(b, xs, [new], cts, op.params, active)
+            if ct_owned and in_cts[0] is not None:
+                self.owned.add(in_cts[0])  # written in place into the owned buffer
+            for x, c, a in zip(op.inputs, in_cts, active):
+                if a and c is not None:
+                    self.accumulate(b, adj, x, c)
+        saved = self.saved[id(op)]
+        self.cur[op.inputs[0]] = b.emit("put", new, saved, *xs[2:], name=op.inputs[0].name,
+                                        **op.params)
 
     def adjoint_if(self, op: Op, b: Builder, adj: dict) -> None:
         cts = self.take(adj, op.outputs)
-        if all(c is None for c in cts):
+        written = _written_outer(op, self.clobbered)  # outer arrays a branch writes
+        if all(c is None for c in cts) and not written:
             return
         branches = []
+        cur0 = self.cur
         for r in op.regions:
             ar = Region()
             ab = Builder(ar, op.loc)
             local: dict[Value, Value] = {}
+            self.cur = dict(cur0)
+            for y, o in zip(r.yields, op.outputs):  # the buffer as the code after the if left it
+                if o.type.ndim and y not in cur0:
+                    self.cur[y] = cur0.get(o, o)
             for y, ct in zip(r.yields, cts):
                 if ct is not None:
                     self.accumulate(ab, local, y, ct)
             self.adjoint_ops(r.ops, ab, local)
-            branches.append((r, ar, local))
-        outer = list(dict.fromkeys(v for _, _, local in branches for v in local))
-        if not outer:
+            restored = [self.cur.get(v, cur0.get(v, v)) for v in written]
+            branches.append((r, ar, local, restored))
+        self.cur = cur0
+        outer = list(dict.fromkeys(v for _, _, local, _ in branches for v in local))
+        if not outer and not written:
             return
-        for r, ar, local in branches:
+        for r, ar, local, restored in branches:
             ab = Builder(ar, op.loc)
-            ar.yields = [local.get(v) or zero(ab, v) for v in outer]
+            ar.yields = [local.get(v) or zero(ab, v) for v in outer] + restored
             self._plan(r, ar, {})
         outs = [Value(v.type, _bar_name(v)) for v in outer]
-        b.append(Op("if", [op.inputs[0]], outs, {}, [ar for _, ar, _ in branches], op.loc))
+        bufs = [Value(v.type, v.name) for v in written]
+        b.append(Op("if", [op.inputs[0]], outs + bufs, {}, [ar for _, ar, _, _ in branches],
+                    op.loc))
         for v, o in zip(outer, outs):
             self.accumulate(b, adj, v, o)
+        for v, o in zip(written, bufs):
+            self.cur[v] = o
 
-    def _adjoint_body(self, op: Op, cts: list):
+    def _adjoint_body(self, op: Op, cts: list, bufs: list[int]):
         """Adjoint region of a loop body.  Returns (region, varied carry slots, outer values
-        whose adjoints it accumulates, the adjoint loop index)."""
+        whose adjoints it accumulates, the adjoint loop index).  ``bufs``: carries the body
+        writes in place; the adjoint loop carries their buffers back, restoring each
+        iteration's writes."""
         is_for = op.prim == "for"
         body = op.regions[-1]
         carries = body.params[1:] if is_for else body.params
@@ -201,25 +258,40 @@ class Reverse:
         ab = Builder(ar, op.loc)
         k = Value(I64, "k")
         cbar = [Value(carries[j].type, _bar_name(carries[j])) for j in slots]
+        self.owned.update(c for c in cbar if c.type.ndim)  # adjoint_loop owns their inits
+        hb = [Value(carries[j].type, carries[j].name) for j in bufs]
+        cur0 = self.cur
+        self.cur = dict(cur0)
+        for j, h in zip(bufs, hb):
+            self.cur[body.yields[j]] = h
         local = _ThreadedAdjoints(body.defined(), self.owned)
         for j, cb in zip(slots, cbar):
             self.accumulate(ab, local, body.yields[j], cb)
         self.adjoint_ops(body.ops, ab, local)
         new_cbar = [local.pop(carries[j], None) or zero(ab, cb) for j, cb in zip(slots, cbar)]
+        restored = []
+        for j in bufs:
+            if carries[j] not in self.cur:
+                raise NotDifferentiableError(
+                    f"internal: the in-place writes to '{carries[j].name}' in this loop could "
+                    "not be undone in reverse mode", op.loc, "please report this")
+            restored.append(self.cur[carries[j]])
+        self.cur = cur0
         outer = list(local.params)
-        ar.yields = new_cbar + [local[v] for v in outer]
-        ar.params = [k] + cbar + [local.params[v] for v in outer]
+        ar.yields = new_cbar + [local[v] for v in outer] + restored
+        ar.params = [k] + cbar + [local.params[v] for v in outer] + hb
         return ar, slots, outer, k
 
     def adjoint_loop(self, op: Op, b: Builder, adj: dict, emit_primal: Op | None = None) -> None:
         cts = self.take(adj, op.outputs)
-        if all(c is None for c in cts):
-            return
         is_for = op.prim == "for"
         body = op.regions[-1]
         init = op.inputs[3:] if is_for else op.inputs
         carries = body.params[1:] if is_for else body.params
-        ar, slots, outer, k = self._adjoint_body(op, cts)
+        bufs = [j for j, p in enumerate(carries) if p in self.clobbered and p.type.ndim]
+        if all(c is None for c in cts) and not bufs:
+            return
+        ar, slots, outer, k = self._adjoint_body(op, cts, bufs)
         if is_for:
             start, _, step = op.inputs[:3]
             index_map = {body.params[0]: (start, step)}
@@ -240,7 +312,8 @@ class Reverse:
         if emit_primal is not None:
             b.append(emit_primal)
         last = b.sub(trip, b.const(1))
-        cinit = [cts[j] or zero(b, init[j]) for j in slots]
+        cinit = [self.own(b, cts[j]) if cts[j] is not None else zero(b, init[j])
+                 for j in slots]
         # Outer adjoints are threaded through the loop (not summed afterwards), so the order of
         # additions, and so the result, is the same however the loop is segmented.
         ainit = []
@@ -249,17 +322,27 @@ class Reverse:
             ainit.append(b.const(0.0, v.type) if a is None and v.type.ndim == 0 else
                          b.zeros_like(v, name=_bar_name(v)) if a is None else self.own(b, a))
         self.owned.update(a for a in ainit if a.type.ndim)
+        binit = [self.cur.get(op.outputs[j], op.outputs[j]) for j in bufs]
+        bouts = [Value(carries[j].type, init[j].name) for j in bufs]
         outs = [Value(carries[j].type, _bar_name(init[j]) if init[j].name else None)
                 for j in slots] + [Value(v.type, _bar_name(v)) for v in outer]
-        b.append(Op("for", [last, b.const(-1), b.const(-1)] + cinit + ainit, outs,
-                    {"adjoint": True}, [ar], op.loc))
+        b.append(Op("for", [last, b.const(-1), b.const(-1)] + cinit + ainit + binit,
+                    outs + bouts, {"adjoint": True}, [ar], op.loc))
+        for j, o in zip(bufs, bouts):
+            self.cur[init[j]] = o
         for v, o in zip(outer, outs[len(slots):]):
             adj[v] = o  # threaded: already includes the adjoint v had before the loop
+            if o.type.ndim:
+                self.owned.add(o)  # the loop updated the owned buffer it was given
         for j, o in zip(slots, outs):
             self.accumulate(b, adj, init[j], o)
 
     def adjoint_for_recompute(self, op: Op, b: Builder, adj: dict) -> None:
         """A loop whose primal run kept no tape: re-run it with taping, then reverse it."""
+        if any(x in self.clobbered for x in op.inputs):
+            raise NotDifferentiableError(
+                "checkpointing a loop that writes arrays in place is not supported yet",
+                op.loc, "remove srcad.checkpoint / checkpoint= for this loop")
         vmap: dict[Value, Value] = {}
         rerun = clone_op(op, vmap)
         rerun.params = {k: v for k, v in op.params.items() if k != "recompute"}
@@ -296,12 +379,17 @@ class Reverse:
                 pb.loc = None
                 vmap[v] = pb.add(start, pb.mul(k, step), name=v.name)
                 return vmap[v]
+            if v in self.clobbered:
+                raise NotDifferentiableError(
+                    f"internal: reverse mode needs '{v.name}' after it was overwritten in "
+                    "place", r.ops[0].loc if r.ops else None, "please report this")
             op = producer.get(v)
             if op is not None and op.prim == "const":
                 c = pb.const(v.const, v.type)
                 vmap[v] = c
                 return c
-            if op is None or op.prim in _CONTROL or REGISTRY[op.prim].cost > 1:
+            if (op is None or op.prim in _CONTROL or REGISTRY[op.prim].cost > 1 or
+                    any(x in self.pinned for x in op.inputs)):  # reads a buffer written later
                 new = Value(v.type, v.name)
                 vmap[v] = new
                 taped.append(v)
@@ -372,6 +460,80 @@ class _ThreadedAdjoints(dict):
             self._outer(v)
             return dict.get(self, v, default)
         return dict.pop(self, v, default)
+
+
+def _written_outer(op: Op, clobbered: set[Value]) -> list[Value]:
+    """Arrays defined outside ``if`` op that its branches overwrite in place."""
+    out: dict[Value, None] = {}
+    for r in op.regions:
+        inside = set()
+        for o in r.walk():
+            inside.update(o.outputs)
+            for reg in o.regions:
+                inside.update(reg.params)
+        for o in r.walk():
+            if o.prim == "put" or o.prim in ("for", "while"):
+                for x in o.inputs:
+                    if x in clobbered and x not in inside:
+                        out[x] = None
+    return list(out)
+
+
+def _prepare_writes(body: Region):
+    """For in-place writes (``put``): the clobbered values (versions whose buffer is written
+    later), the pinned ones (clobbered, or views into them), and per put the value it
+    overwrites, read just before the write.  Views into clobbered buffers are copied where
+    they are made, so that nothing refers to memory that changes under it."""
+    from ..passes.inplace import _is_view
+    puts = [op for op in body.walk() if op.prim == "put"]
+    if not puts:
+        return set(), set(), {}
+    clobbered = {op.inputs[0] for op in puts}
+    changed = True
+    while changed:
+        changed = False
+        for op in body.walk():
+            if op.prim not in ("for", "while"):
+                continue
+            is_for = op.prim == "for"
+            reg = op.regions[-1]
+            carries = reg.params[1:] if is_for else reg.params
+            init = op.inputs[3:] if is_for else op.inputs
+            for j, p in enumerate(carries):
+                if p in clobbered:
+                    for v in (init[j], reg.yields[j]):
+                        if v not in clobbered:
+                            clobbered.add(v)
+                            changed = True
+    pinned = set(clobbered)
+    saved: dict[int, Value] = {}
+    vmap: dict[Value, Value] = {}
+
+    def rewrite(r: Region) -> None:
+        out = Region()
+        for op in r.ops:
+            op.inputs = [vmap.get(x, x) for x in op.inputs]
+            for reg in op.regions:
+                rewrite(reg)
+            b = Builder(out, op.loc)
+            if op.prim == "put":
+                old, _, *idx = op.inputs
+                spec = op.params["spec"]
+                v = (b.getitem(old, *idx, name="saved") if all(c == "i" for c in spec) else
+                     b.take(old, *idx, spec=spec, name="saved"))
+                if v.type.ndim:  # a view into the buffer about to be written
+                    v = b.copy(v, name="saved")
+                saved[id(op)] = v
+            out.ops.append(op)
+            if _is_view(op) and op.inputs[0] in pinned:
+                pinned.add(op.outputs[0])
+                c = b.copy(op.outputs[0], name=op.outputs[0].name)
+                vmap[op.outputs[0]] = c
+        r.ops = out.ops
+        r.yields = [vmap.get(y, y) for y in r.yields]
+
+    rewrite(body)
+    return clobbered, pinned, saved
 
 
 def _apply_insertions(r: Region, ins: dict[int, list[Op]]) -> None:

@@ -89,3 +89,18 @@ def reduce_max(x, axis):
 def reduce_min(x, axis):
     """np.min(x, axis) for 2-D x."""
     return -reduce_max(-x, axis)
+
+
+@numba.njit(cache=True)
+def mask(v, c):
+    """v with zeros where c is False, when c has v's shape (else v unchanged): strong zeros
+    for the cotangent of an untaken ``np.where`` side (see Reverse.adjoint_prim)."""
+    out = v.copy()
+    if c.shape != v.shape:
+        return out
+    flat_out = out.reshape(-1)
+    flat_c = np.ascontiguousarray(c).reshape(-1)
+    for i in range(flat_out.size):
+        if not flat_c[i]:
+            flat_out[i] = 0.0
+    return flat_out.reshape(out.shape)

@@ -36,7 +36,7 @@ def array_attribute(lw, x: Value, attr: str, node):
     if attr == "size":
         return size(lw, x)
     if attr == "T":
-        return b.transpose(x) if x.type.ndim == 2 else x
+        return lw.view(b.transpose(x), x) if x.type.ndim == 2 else x
     if attr in _METHODS:
         return Method(x, attr)
     from . import library
@@ -76,18 +76,21 @@ def subscript(lw, x: Value, index: ast.AST, node):
         if isinstance(idx, Value) and idx.type.ndim:  # x[idx] with an int or bool array
             from . import library
             return library.array_index(lw, x, idx, node)
-        return lw.b.emit("getitem", x, lw.int_value(idx, items[0]))
+        out = lw.b.emit("getitem", x, lw.int_value(idx, items[0]))
+        return lw.view(out, x) if out.type.ndim else out
     if any(_is_none(it) for it in items):  # x[:, None], x[None, :], x[None]
         if not all(_is_none(it) or _is_full(it) for it in items):
             raise UnsupportedSyntaxError("np.newaxis/None can only be combined with ':' for "
                                          "now", lw.loc(node))
+        base = x
         for k, it in enumerate(items):
             if _is_none(it):
                 x = lw.b.expand_dims(x, axis=k)
-        return x
+        return lw.view(x, base)
     if x.type.ndim == 2 and len(items) == 2 and _is_full(items[0]) and \
             not isinstance(items[1], ast.Slice):  # a column x[:, j]
-        return lw.b.emit("getitem", lw.b.transpose(x), lw.int_value(lw.expr(items[1]), node))
+        return lw.view(lw.b.emit("getitem", lw.b.transpose(x),
+                                 lw.int_value(lw.expr(items[1]), node)), x)
     if len(items) >= 2 and all(_is_full(it) for it in items[1:]):  # x[i, :] is x[i]
         items = items[:1]
     if len(items) > x.type.ndim:
@@ -103,12 +106,50 @@ def subscript(lw, x: Value, index: ast.AST, node):
                                          lw.loc(node))
         start = lw.b.const(0) if start is None else _wrap(lw, start, n)
         stop = n if stop is None else _wrap(lw, stop, n)
-        return lw.b.getslice(x, start, stop, step_v)
+        return lw.view(lw.b.getslice(x, start, stop, step_v), x)
     if any(isinstance(it, ast.Slice) for it in items):
-        raise UnsupportedSyntaxError("this slice form is not supported yet (only x[a:b:c] on "
-                                     "the first axis and integer indices)", lw.loc(node))
+        spec, idx = index_spec(lw, x, index, node)
+        return lw.view(lw.b.emit("take", x, *idx, spec=spec), x)
     idx = [lw.int_value(lw.expr(it), it) for it in items]
-    return lw.b.emit("getitem", x, *idx)
+    out = lw.b.emit("getitem", x, *idx)
+    return lw.view(out, x) if out.type.ndim else out
+
+
+def index_spec(lw, x: Value, index: ast.AST, node) -> tuple[tuple, list[Value]]:
+    """The (spec, index values) of ``x[index]`` made of ints and slices (see the ``take``
+    primitive): slices are normalized to (start, stop, step) with Python's rules."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if len(items) > x.type.ndim:
+        raise SrcadTypeError(f"too many indices for a {x.type.ndim}-d array", lw.loc(node))
+    b = lw.b
+    spec: list[str] = []
+    vals: list[Value] = []
+    for k, it in enumerate(items):
+        if isinstance(it, ast.Slice):
+            start, stop, step = (_slice_part(lw, part, node) for part in (it.lower, it.upper,
+                                                                          it.step))
+            if step is not None and not (step.is_const and step.const > 0):
+                raise UnsupportedSyntaxError("slice steps must be positive int literals here",
+                                             lw.loc(it))
+            n = b.dim(x, axis=k)
+            spec.append("s")
+            vals += [b.const(0) if start is None else _wrap(lw, start, n),
+                     n if stop is None else _wrap(lw, stop, n),
+                     step if step is not None else b.const(1)]
+        elif _is_none(it) or (isinstance(it, ast.Constant) and it.value is Ellipsis):
+            raise UnsupportedSyntaxError("None/... are not supported in this index",
+                                         lw.loc(it))
+        else:
+            v = lw.expr(it)
+            if isinstance(v, Value) and v.type.ndim:
+                raise UnsupportedSyntaxError("an array index is not supported here (only ints "
+                                             "and slices)", lw.loc(it))
+            spec.append("i")
+            vals.append(lw.int_value(v, it))
+    while len(spec) > 1 and spec[-1] == "s" and _is_full(items[len(spec) - 1]):
+        spec.pop()  # x[i, :] is x[i]
+        del vals[-3:]
+    return tuple(spec), vals
 
 
 def _slice_part(lw, part, node):
@@ -297,12 +338,12 @@ def _reshape(lw, args, kwargs, node):
             if k != unknown[0]:
                 known = lw.b.mul(known, d)
         dims[unknown[0]] = lw.b.floordiv(size(lw, x), known)
-    return lw.b.reshape(x, *dims)
+    return lw.view(lw.b.reshape(x, *dims), x)
 
 
 def _ravel(lw, args, kwargs, node):
     (x,) = _args(lw, "ravel", args, kwargs, node, 1)
-    return lw.b.reshape(x, size(lw, x)) if x.type.ndim != 1 else x
+    return lw.view(lw.b.reshape(x, size(lw, x)), x) if x.type.ndim != 1 else x
 
 
 def _arrays_arg(lw, seq, node) -> list[Value]:

@@ -134,6 +134,8 @@ def _clip(lw, args, kwargs, node):
 
 def _where(lw, args, kwargs, node):
     c, a, b = _args(lw, "where", args, kwargs, node, 3)
+    if getattr(getattr(c, "type", None), "ndim", 0):  # elementwise: the condition becomes bool
+        return lw.b.select(c, a, b)
     return lw.b.select(lw.truth(c, node), a, b)
 
 

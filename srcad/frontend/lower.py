@@ -54,6 +54,25 @@ class Unbound:
 _MISSING = Unbound("never assigned")
 
 
+class Stale(Unbound):
+    """A name bound to a view of an array that has since been written in place."""
+
+
+class Heap:
+    """Which arrays share memory, for in-place writes.  The IR is functional: ``x[i] = v``
+    makes a new version of x (a ``put``), and every name bound to the old version is rebound
+    to the new one (``y = x; y[0] = 1`` changes x too).  ``roots`` maps a version to the first
+    version of its buffer; ``views`` maps a view (slice, row, transpose, reshape) to the root
+    of the array it looks into: a write to that array makes names bound to the view stale."""
+
+    def __init__(self):
+        self.roots: dict[Value, Value] = {}
+        self.views: dict[Value, Value] = {}
+
+    def root(self, v: Value) -> Value:
+        return self.roots.get(v, v)
+
+
 def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = None) -> Function:
     """Lower a Python function for the given argument types (after defaults are applied)."""
     info = parse_function(pyfn)
@@ -95,6 +114,8 @@ def assigned_names(stmts) -> list[str]:
     def targets(t):
         if isinstance(t, ast.Name):
             seen.setdefault(t.id)
+        elif isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+            seen.setdefault(t.value.id)  # x[i] = v makes a new version of x
         elif isinstance(t, (ast.Tuple, ast.List)):
             for e in t.elts:
                 targets(e)
@@ -130,12 +151,82 @@ _CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq
 
 
 class Lowerer:
-    def __init__(self, info: FuncInfo, b: Builder, call_stack: tuple):
+    def __init__(self, info: FuncInfo, b: Builder, call_stack: tuple, parent=None):
         self.info = info
         self.b = b
         self.call_stack = call_stack
         self.env: dict[str, object] = {}
         self.node: ast.AST = info.tree
+        self.parent: Lowerer | None = parent  # the caller, for inlined functions
+        self.heap: Heap = parent.heap if parent is not None else Heap()
+
+    def chain(self):
+        lw = self
+        while lw is not None:
+            yield lw
+            lw = lw.parent
+
+    # -- arrays in memory ------------------------------------------------------------------
+
+    def view(self, v: Value, base: Value) -> Value:
+        """Record that v looks into base's memory (NumPy view semantics)."""
+        if v is not base and v.type.ndim:
+            self.heap.views[v] = self.heap.views.get(base) or self.heap.root(base)
+        return v
+
+    def forward(self, old: Value, new: Value, line: int) -> None:
+        """After a write old -> new: rebind every name (in this function and its callers) bound
+        to old, and make names bound to views of the buffer stale."""
+        root = self.heap.root(old)
+        heap = self.heap
+
+        def repl(v):
+            if v is old:
+                return new
+            if isinstance(v, TupleV):
+                return TupleV(tuple(repl(i) for i in v.items))
+            if isinstance(v, Value) and heap.views.get(v) is root:
+                return Stale(f"it is a view (slice, row, transpose, reshape) of an array that "
+                             f"was written at line {line}, and srcad does not track views")
+            return v
+        for lw in self.chain():
+            for n, v in list(lw.env.items()):
+                lw.env[n] = repl(v)
+
+    def store(self, target: ast.Subscript, value, node, aug_op=None) -> None:
+        """``x[idx] = value`` (or ``x[idx] <op>= value``) as a new version of x."""
+        from ..primitives.registry import convert
+        from .arrays import index_spec
+        if not isinstance(target.value, ast.Name):
+            raise self.unsupported("srcad writes into named arrays only (x[i] = v, "
+                                   "x[i, j] = v, x[a:b] = v)", target,
+                                   "write x[i, j] = v instead of x[i][j] = v")
+        name = target.value.id
+        x = self.load(name, target.value)
+        if not (isinstance(x, Value) and x.type.ndim):
+            raise self.unsupported(f"'{name}' is not an array: only arrays can be written "
+                                   "into", target)
+        if x in self.heap.views:
+            raise self.unsupported(
+                f"'{name}' is a view of another array (a slice, row, transpose or reshape); "
+                "srcad does not support writing through views", target,
+                f"write into the original array, or make a copy first: {name} = "
+                f"{name}.copy()")
+        spec, idx = index_spec(self, x, target.slice, target)
+        if aug_op is not None:
+            cur = (self.b.emit("getitem", x, *idx) if all(s == "i" for s in spec) else
+                   self.b.emit("take", x, *idx, spec=spec))
+            value = self.binop(aug_op, cur, value, node)
+        v = self.as_value(value, node)
+        out_ndim = x.type.ndim - spec.count("i")
+        if v.type.ndim > out_ndim:
+            raise SrcadTypeError(f"cannot write a {v.type.ndim}-d value into a {out_ndim}-d "
+                                 f"part of '{name}'", self.loc(node))
+        if v.type.dtype != x.type.dtype:
+            v = convert(self.b, v, x.type.dtype)
+        new = self.b.emit("put", x, v, *idx, spec=spec, name=name)
+        self.heap.roots[new] = self.heap.root(x)
+        self.forward(x, new, self.loc(node).line)
 
     # -- errors and locations -------------------------------------------------------------
 
@@ -156,6 +247,8 @@ class Lowerer:
         self.env.update({RET: False, BRK: False, CONT: False})
         self.block(self.info.tree.body)
         ret = self.env[RET]
+        if ret is False and self.parent is not None:
+            return None  # an inlined procedure (e.g. one that writes into its arguments)
         if ret is False:
             raise SrcadTypeError(f"{self.info.name} does not return a value",
                                  self.loc(self.info.tree), "add a return statement")
@@ -237,6 +330,9 @@ class Lowerer:
         self.assign(node.target, self.expr(node.value))
 
     def stmt_AugAssign(self, node):
+        if isinstance(node.target, ast.Subscript):
+            self.store(node.target, self.expr(node.value), node, aug_op=node.op)
+            return
         if not isinstance(node.target, ast.Name):
             raise self.unsupported("augmented assignment to this target is not supported yet",
                                    node.target)
@@ -253,9 +349,7 @@ class Lowerer:
             for t, v in zip(target.elts, items):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
-            raise self.unsupported("in-place array writes (x[i] = ...) are not supported yet",
-                                   target, "build the result with array expressions, e.g. "
-                                   "np.where, or accumulate in a scalar")
+            self.store(target, value, target)
         else:
             raise self.unsupported(f"cannot assign to {type(target).__name__}", target)
 
@@ -291,6 +385,7 @@ class Lowerer:
         """Run ``fn`` with a fresh region and a copy of the environment."""
         region = Region()
         saved_b, saved_env = self.b, self.env
+        callers = [(lw, dict(lw.env)) for lw in self.chain() if lw is not self]
         self.b = Builder(region, saved_b.loc)
         self.env = dict(saved_env)
         try:
@@ -298,6 +393,8 @@ class Lowerer:
             return region, self.env
         finally:
             self.b, self.env = saved_b, saved_env
+            for lw, env in callers:  # writes inside the region were forwarded into them
+                lw.env = env
 
     def branch_if(self, cond: Value, then_fn, else_fn) -> None:
         """Lower an if statement (both branches update the environment)."""
@@ -377,15 +474,20 @@ class Lowerer:
             trees.append((name, shape[0]))
             for k in range(len(flat[0])):
                 leaves.append([f[k] for f in flat])
-        out_types = [promote(*(v.type for v in leaf)) for leaf in leaves]
+        # Names bound to the same values in every branch (aliases of one array) share a result.
+        unique = list(dict.fromkeys(tuple(leaf) for leaf in leaves))
+        out_types = [promote(*(v.type for v in leaf)) for leaf in unique]
         for bi, (region, _) in enumerate(branches):
             b = Builder(region, self.b.loc)
-            region.yields = [self.coerce(b, leaf[bi], t) for leaf, t in zip(leaves, out_types)]
-        outs = []
-        for leaf, t in zip(leaves, out_types):
+            region.yields = [self.coerce(b, leaf[bi], t) for leaf, t in zip(unique, out_types)]
+        by_leaf = {}
+        for leaf, t in zip(unique, out_types):
             nm = leaf[0].name if all(v.name == leaf[0].name for v in leaf) else None
-            outs.append(Value(t, nm))
-        self.b.append(Op("if", [cond], outs, {}, [r for r, _ in branches]))
+            by_leaf[leaf] = Value(t, nm)
+        outs = [by_leaf[tuple(leaf)] for leaf in leaves]
+        self.b.append(Op("if", [cond], list(by_leaf.values()), {}, [r for r, _ in branches]))
+        for leaf, out in by_leaf.items():
+            self.track(leaf, out)
         k = 0
         for name, size in trees:
             if size is None:
@@ -394,7 +496,30 @@ class Lowerer:
             else:
                 merged[name] = TupleV(tuple(outs[k:k + size]))
                 k += size
+        for name, _ in slots:  # an array written in a branch: callers see the merged version
+            self.forward_callers(env0.get(name), merged[name])
         return merged
+
+    def track(self, sources, out: Value) -> None:
+        """out is one of ``sources`` (the results of a merge or a loop): it shares their
+        buffer if they all share one, and is a view if one of them is."""
+        heap = self.heap
+        roots = {heap.root(v) for v in sources}
+        if len(roots) == 1:
+            heap.roots[out] = roots.pop()
+        for v in sources:
+            if v in heap.views:
+                heap.views[out] = heap.views[v]
+
+    def forward_callers(self, old, new) -> None:
+        """old -> new is a new version of the same buffer: the callers' names see it too."""
+        if (self.parent is None or not isinstance(old, Value) or not isinstance(new, Value)
+                or not old.type.ndim or old is new or
+                self.heap.root(old) is not self.heap.root(new)):
+            return
+        line = self.loc().line
+        parent = self.parent
+        parent.forward(old, new, line)
 
     def _flatten(self, v, name, node) -> list[Value]:
         if isinstance(v, Value):
@@ -515,7 +640,9 @@ class Lowerer:
     def loop(self, node, kind: str, body_stmts, setup, *, head=(), cond=None, params=None,
              extra=()):
         """Lower a loop.  Names assigned in the body become carried values; a name first
-        assigned in the body is carried from a zero of its type and is unbound at body start."""
+        assigned in the body is carried from a zero of its type and is unbound at body start.
+        Names bound to one array share one carry (they alias: a write through one is seen
+        through the others)."""
         has_break = _contains(body_stmts, (ast.Break,), True)
         has_return = _contains(body_stmts, (ast.Return,), False)
         outer_flags = {f: self.env.get(f, False) for f in (BRK, CONT)}
@@ -543,21 +670,42 @@ class Lowerer:
                 flat = self._flatten(v, n, node)
                 trees.append((n, len(flat) if isinstance(v, TupleV) else None))
                 leaves += flat
+            # one carry per distinct array (aliases share it)
+            slot: list[int] = []
+            uniq: list[int] = []  # leaf index of each carry's first leaf
+            for i, v in enumerate(leaves):
+                j = next((k for k, u in enumerate(uniq) if leaves[u] is v and v.type.ndim),
+                         None)
+                if j is None:
+                    uniq.append(i)
+                    j = len(uniq) - 1
+                slot.append(j)
+            aliases = {n: m for n, v in self.env.items() if n not in carried
+                       and isinstance(v, Value) and v.type.ndim
+                       for m, c in carried.items() if c is v}
             changed = False
             region = Region()
             index = Value(I64, node.target.id if kind == "for" else "k") if kind == "for" else None
+            leaf_names = list(self._leaf_names(trees))
             region.params = ([index] if index is not None else []) + [
-                Value(v.type, n if not n.startswith(".") else n[1:].split(".")[0]) for v, (n, _) in
-                zip(leaves, self._leaf_names(trees))]
+                Value(leaves[i].type, _carry_name(leaf_names[i][0])) for i in uniq]
             carry_params = region.params[1:] if index is not None else region.params
+            for i, p in zip(uniq, carry_params):
+                if leaves[i] in self.heap.views:
+                    self.heap.views[p] = self.heap.views[leaves[i]]
+                if leaves[i].type.ndim:
+                    self.heap.roots[p] = self.heap.root(leaves[i])
 
             def bind(env, values):
                 k = 0
                 for n, size in trees:
-                    val = values[k] if size is None else TupleV(tuple(values[k:k + size]))
+                    vals = [values[slot[i]] for i in range(k, k + (size or 1))]
+                    val = vals[0] if size is None else TupleV(tuple(vals))
                     k += 1 if size is None else size
                     env[n] = Unbound(f"'{n}' is used before assignment in the loop body",
                                      val) if n in fresh else val
+                for n, m in aliases.items():
+                    env[n] = env[m]
 
             cond_region = None
             if cond is not None:
@@ -586,26 +734,47 @@ class Lowerer:
             r, env_end = self.in_region(lower_body)
             self.at(node)
             region.ops = r.ops
-            yields = []
-            k = 0
+            ends = []
             for n, size in trees:
                 end = env_end.get(n, _MISSING)
-                if isinstance(end, Unbound):
+                if isinstance(end, Unbound) and not isinstance(end, Stale):
                     end = end.fallback
                 if isinstance(end, bool):
                     end = Builder(region, self.b.loc).const(end)
-                if end is None:
+                if end is None or isinstance(end, Stale):
                     raise SrcadNameError(f"'{n}' is not bound at the end of the loop body",
                                          self.loc(node))
                 flat = self._flatten(end, n, node)
                 if len(flat) != (1 if size is None else size):
                     raise SrcadTypeError(f"'{n}' changes tuple size in the loop", self.loc(node))
-                yields += flat
-            for leaf_i, (p, y) in enumerate(zip(carry_params, yields)):
+                ends += flat
+            yields = [ends[i] for i in uniq]
+            for n, m in aliases.items():
+                if env_end.get(n) is not env_end.get(m):
+                    raise self.unsupported(
+                        f"'{n}' and '{m}' refer to the same array when the loop starts but not "
+                        "at the end of its body; srcad does not track this aliasing", node,
+                        f"make one of them a copy before the loop ({n} = {m}.copy())")
+            for n, v in self.env.items():  # written through a call (a helper's argument)
+                if (n not in carried and n not in aliases and isinstance(v, Value) and
+                        v.type.ndim and isinstance(env_end.get(n), Value) and
+                        env_end[n] is not v):
+                    carried[n] = v
+                    changed = True
+            for i, j in enumerate(slot):
+                if ends[i] is not yields[j]:
+                    raise self.unsupported(
+                        f"'{leaf_names[i][0]}' and '{leaf_names[uniq[j]][0]}' refer to the same "
+                        "array when the loop starts but not at the end of its body; srcad does "
+                        "not track this aliasing", node,
+                        "make one of them a copy before the loop (y = x.copy())")
+            for j, (p, y) in enumerate(zip(carry_params, yields)):
                 t = promote(p.type, y.type)
                 if t != p.type:
                     changed = True
-                    leaves[leaf_i] = self.coerce(self.b, leaves[leaf_i], t)
+                    for i in range(len(leaves)):
+                        if slot[i] == j:
+                            leaves[i] = self.coerce(self.b, leaves[i], t)
             for n in names:
                 if n in carried:
                     continue
@@ -627,11 +796,21 @@ class Lowerer:
             region.yields = [self.coerce(bld, y, p.type) for p, y in zip(carry_params, yields)]
             outs = [Value(p.type, p.name) for p in carry_params]
             regions = [cond_region, region] if kind == "while" else [region]
-            self.b.append(Op(kind, list(head) + leaves, outs, params or {}, regions))
+            self.b.append(Op(kind, list(head) + [leaves[i] for i in uniq], outs, params or {},
+                             regions))
+            for i, p, y, o in zip(uniq, carry_params, region.yields, outs):
+                if o.type.ndim:
+                    self.track([leaves[i], y] if self.heap.root(y) is self.heap.root(p)
+                               else [y], o)
             k = 0
             for n, size in trees:
-                self.env[n] = outs[k] if size is None else TupleV(tuple(outs[k:k + size]))
+                vals = [outs[slot[i]] for i in range(k, k + (size or 1))]
+                self.env[n] = vals[0] if size is None else TupleV(tuple(vals))
                 k += 1 if size is None else size
+            for n, m in aliases.items():
+                self.env[n] = self.env[m]
+            for i, o in zip(uniq, outs):
+                self.forward_callers(leaves[i], o)
             break
         else:
             raise SrcadTypeError("could not settle the types of loop-carried variables",
@@ -703,6 +882,10 @@ class Lowerer:
 
     def load(self, name: str, node):
         v = self.env.get(name, _MISSING)
+        if isinstance(v, Stale):
+            raise self.unsupported(f"'{name}' cannot be used here: {v.reason}", node,
+                                   f"take a copy ({name} = ....copy()) or index the array "
+                                   "again after the write")
         if isinstance(v, Unbound) and v is not _MISSING:
             raise SrcadNameError(f"'{name}' may be unbound here: {v.reason}", self.loc(node),
                                  "assign it on every path before this use")
@@ -855,7 +1038,7 @@ class Lowerer:
         except TypeError as e:
             raise SrcadTypeError(f"bad call to {pyfn.__name__}: {e}", self.loc(node)) from None
         bound.apply_defaults()
-        sub = Lowerer(info, self.b, self.call_stack + (pyfn,))
+        sub = Lowerer(info, self.b, self.call_stack + (pyfn,), parent=self)
         for name, v in bound.arguments.items():
             if isinstance(v, (bool, int, float)):
                 v = self.b.const(v)
@@ -865,6 +1048,10 @@ class Lowerer:
             return sub.lower_body()
         finally:
             self.b.loc = loc
+
+
+def _carry_name(n: str) -> str:
+    return n if not n.startswith(".") else n[1:].split(".")[0]
 
 
 def _hashable(x) -> bool:

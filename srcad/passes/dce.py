@@ -25,9 +25,28 @@ def dce(fn: Function) -> bool:
     while True:
         used: set[Value] = set()
         _uses(fn.body, used)
-        if not _region(fn.body, used):
+        if not _region(fn.body, used) and not _dead_tape(fn.body, used):
             return changed
         changed = True
+
+
+def _dead_tape(body: Region, used: set[Value]) -> bool:
+    """Remove tape entries nobody reads: a pop whose value is unused, with its push (they
+    share a slot; removing a whole push/pop pair keeps every other pair matched)."""
+    pops = [op for op in body.walk() if op.prim == "pop"]
+    live = {op.params["slot"] for op in pops if op.outputs[0] in used}
+    dead = {op.params["slot"] for op in pops} - live  # a slot may hold a value and its tangent
+    if not dead:
+        return False
+
+    def strip(r: Region) -> None:
+        r.ops = [op for op in r.ops
+                 if not (op.prim in ("push", "pop") and op.params["slot"] in dead)]
+        for op in r.ops:
+            for reg in op.regions:
+                strip(reg)
+    strip(body)
+    return True
 
 
 def _region(r: Region, used: set[Value]) -> bool:

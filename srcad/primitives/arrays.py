@@ -22,9 +22,10 @@ _NPD = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64", "bool": "np
 @dataclass
 class Sparse:
     """A cotangent that is zero except at ``x[index] (+)= value`` (index: ints or a slice)."""
-    kind: str  # "index" | "slice"
+    kind: str  # "index" | "slice" | "spec" (a take/put index; see ``spec``)
     index: list[Value]
     value: Value
+    spec: tuple = ()
 
 
 def _linear(name, nin, impl, type_rule, cpu, jvp, vjp, **kw):
@@ -319,6 +320,145 @@ register(Primitive(
     lambda args, p: f"{args[0]}[{args[1]}:{args[2]}:{args[3]}] += {args[4]}",
     extra={"inplace": True}, differentiable=False,  # reverse-mode internal (has a JVP)
     doc="acc[a:b:c] += v in place (adjoint of x[a:b:c]); reverse mode only"))
+
+
+# ----------------------------------------------------------------------------- general indexing
+# ``spec`` says per leading axis whether it is indexed by an int ("i": one input) or a slice
+# ("s": three inputs, start, stop, step, already normalized by the frontend); the remaining
+# axes are taken whole.  ``take`` reads (a view when it has slices), ``put`` writes: functional
+# in the IR (a new version of the array), in place in generated code.  A pass before codegen
+# (passes/inplace.py) copies the buffer first when the old version is still needed.
+
+def _spec_index(idx, spec):
+    out, k = [], 0
+    for s in spec:
+        if s == "i":
+            out.append(int(idx[k]))
+            k += 1
+        else:
+            out.append(slice(int(idx[k]), int(idx[k + 1]), int(idx[k + 2])))
+            k += 3
+    return tuple(out)
+
+
+def spec_text(args: list[str], spec) -> str:
+    parts, k = [], 0
+    for s in spec:
+        if s == "i":
+            parts.append(args[k])
+            k += 1
+        else:
+            step = "" if args[k + 2] == "1" else f":{args[k + 2]}"
+            parts.append(f"{args[k]}:{args[k + 1]}{step}")
+            k += 3
+    return ", ".join(parts)
+
+
+def _take_type(ts, p):
+    x = ts[0]
+    return [Type(x.dtype, x.ndim - p["spec"].count("i"))]
+
+
+def _take_jvp(b, xs, outs, ts, p):
+    return [None if ts[0] is None else b.emit("take", ts[0], *xs[1:], **p)]
+
+
+def _take_vjp(b, xs, outs, cts, p, act):
+    if cts[0] is None or not act[0]:
+        return [None] * len(xs)
+    return [Sparse("spec", list(xs[1:]), cts[0], p["spec"])] + [None] * (len(xs) - 1)
+
+
+register(Primitive(
+    "take", -1, lambda x, *idx, spec: x[_spec_index(idx, spec)], _take_type, "none",
+    _take_jvp, _take_vjp, lambda args, p: f"{args[0]}[{spec_text(args[1:], p['spec'])}]",
+    domain=[(-2, 2)], extra={"test_shape": [(4, 3)], "test_index": [1, 0, 3, 1],
+                             "test_params": {"spec": ("i", "s")}, "view": True},
+    doc="x[i, a:b:c, ...]: ints and slices on the leading axes (a view if it has slices)"))
+
+
+def _put_impl(x, v, *idx, spec):
+    out = np.array(x, copy=True)
+    out[_spec_index(idx, spec)] = v
+    return out
+
+
+def _zero_of(b, v: Value) -> Value:
+    return b.const(0.0, Type(v.type.dtype)) if v.type.is_float else b.const(0, Type(v.type.dtype))
+
+
+def _put_jvp(b, xs, outs, ts, p):
+    tx, tv = ts[0], ts[1]
+    if tx is None and tv is None:
+        return [None]
+    base = tx if tx is not None else b.zeros_like(xs[0])
+    v = tv if tv is not None else _zero_of(b, xs[0])
+    return [b.emit("put", base, v, *xs[2:], **p)]
+
+
+def _put_vjp(b, xs, outs, cts, p, act):
+    """x[idx] = v: v's cotangent is ct[idx] (summed to v's shape); x's is ct with ct[idx] = 0."""
+    from .registry import fit
+    ct = cts[0]
+    if ct is None:
+        return [None] * len(xs)
+    idx = xs[2:]
+    cv = None
+    if act[1]:
+        cv = b.emit("take", ct, *idx, **p)
+        if cv.type.ndim:
+            cv = b.copy(cv)  # ct is updated in place below
+        cv = fit(b, cv, xs[1])
+    cx = b.emit("put", ct, _zero_of(b, ct), *idx, **p) if act[0] else None
+    return [cx, cv] + [None] * len(idx)
+
+
+register(Primitive(
+    "put", -1, _put_impl, lambda ts, p: [ts[0]], "none", _put_jvp, _put_vjp,
+    lambda args, p: f"{args[0]}[{spec_text(args[2:], p['spec'])}] = {args[1]}",
+    domain=[(-2, 2), (-2, 2)],
+    extra={"test_shape": [(4, 3), (3,)], "test_index": [1, 0, 3, 1],
+           "test_params": {"spec": ("i", "s")}, "inplace": True},
+    doc="x[i, a:b:c, ...] = v as a new version of x (in place in generated code)"))
+
+
+def _put_add_impl(acc, v, *idx, spec):
+    out = np.array(acc, copy=True)
+    out[_spec_index(idx, spec)] += v
+    return out
+
+
+def _put_add_jvp(b, xs, outs, ts, p):
+    t_acc, t_v = ts[0], ts[1]
+    if t_acc is None and t_v is None:
+        return [None]
+    base = t_acc if t_acc is not None else b.zeros_like(xs[0])
+    v = t_v if t_v is not None else _zero_of(b, xs[0])
+    return [b.emit("put_add", base, v, *xs[2:], **p)]
+
+
+register(Primitive(
+    "put_add", -1, _put_add_impl, lambda ts, p: [ts[0]], "none", _put_add_jvp, _no_vjp,
+    lambda args, p: f"{args[0]}[{spec_text(args[2:], p['spec'])}] += {args[1]}",
+    extra={"inplace": True}, differentiable=False,  # reverse-mode internal (has a JVP)
+    doc="acc[i, a:b:c, ...] += v in place (adjoint of take); reverse mode only"))
+
+
+# ----------------------------------------------------------------------------- strong zeros
+
+def _mask_impl(v, c):
+    if np.shape(c) != np.shape(v):
+        return v
+    return np.where(c, v, np.zeros_like(v))
+
+
+register(Primitive(
+    "mask", 2, _mask_impl, lambda ts, p: [ts[0]], "none",
+    lambda b, xs, outs, ts, p: [None if ts[0] is None else b.mask(ts[0], xs[1])],
+    lambda b, xs, outs, cts, p, act: [None if cts[0] is None else b.mask(cts[0], xs[1]), None],
+    "({0} if {1} else 0.0)", arr="_rt.mask({0}, {1})", differentiable=False,
+    doc="v where c else 0 (when c has v's shape): keeps NaN/inf of an untaken np.where side "
+        "out of reverse-mode cotangents"))
 
 
 # ----------------------------------------------------------------------------- creation
