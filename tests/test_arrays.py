@@ -173,3 +173,29 @@ def test_where_on_arrays_keeps_nan_of_the_untaken_side_out(backend):
     for f, pt in ((_where_sqrt, np.array([-1.0, 0.3, 2.0])),
                   (_where_log, np.array([-0.7, 0.3, 2.0]))):
         check_grads(f, (pt,), backend=backend)
+
+
+def _log_sigmoid(z):
+    return np.sum(np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z))))
+
+
+def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+@pytest.mark.parametrize("backend", ["numba", "interpret"])
+def test_numerically_careful_code_differentiates_without_overflow(backend):
+    """Stable log-sigmoid and max-shifted log-sum-exp at arguments where the naive forms
+    overflow: gradients are finite and equal the analytic ones (sigmoid(-z), softmax(x))."""
+    z = np.array([-800.0, -1.5, 0.5, 800.0])
+    with np.errstate(over="raise", invalid="raise"):
+        g = srcad.vjp(_log_sigmoid, z, backend=backend)[1](1.0)[0]
+    expected = 1.0 / (1.0 + np.exp(np.clip(z, -700, 700)))
+    np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-300)
+    x = np.array([1000.0, 999.0, -1000.0])
+    g = srcad.vjp(_logsumexp, x, backend=backend)[1](1.0)[0]
+    e = np.exp(x - x.max())
+    np.testing.assert_allclose(g, e / e.sum(), rtol=1e-12, atol=1e-15)
+    _, t = srcad.jvp(_logsumexp, (x,), (np.array([1.0, 2.0, 3.0]),))
+    np.testing.assert_allclose(t, np.dot(e / e.sum(), [1.0, 2.0, 3.0]), rtol=1e-12)
