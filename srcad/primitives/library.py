@@ -205,7 +205,7 @@ _linear("scatter_add_rows", 3, _scatter_impl, lambda ts, p: [Type(ts[0].dtype, t
 # ----------------------------------------------------------------------------- batched matmul
 
 def _bswap_impl(x):
-    return np.swapaxes(x, -1, -2)
+    return np.array(np.swapaxes(x, -1, -2), copy=True)  # a new array, as compiled
 
 
 _linear("bswap", 1, _bswap_impl, lambda ts, p: [ts[0]],
