@@ -493,24 +493,55 @@ def vjp(f, *primals, has_aux: bool = False, backend: str = "numba"):
     return out, pullback
 
 
+def _basis(x):
+    """Unit directions in the space of x: 1.0 for a number, unit arrays (row-major) for an
+    array."""
+    if not isinstance(x, np.ndarray):
+        return [1.0]
+    out = []
+    for i in range(x.size):
+        e = np.zeros(x.size, x.dtype)
+        e[i] = 1.0
+        out.append(e.reshape(x.shape))
+    return out
+
+
+def _stack(cols: list, in_shape: tuple, lead: bool = False):
+    """Derivatives along each unit direction of an input of shape ``in_shape`` -> one array of
+    shape out_shape + in_shape (``lead``: in_shape + out_shape, for reverse-mode rows);
+    tuples (several outputs/arguments) are stacked item by item."""
+    if isinstance(cols[0], tuple):
+        return tuple(_stack([c[k] for c in cols], in_shape, lead) for k in range(len(cols[0])))
+    if not in_shape:
+        return cols[0]
+    a = np.stack([np.asarray(c) for c in cols], axis=0 if lead else -1)
+    if lead:
+        return a.reshape(tuple(in_shape) + np.shape(cols[0]))
+    return a.reshape(np.shape(cols[0]) + tuple(in_shape))
+
+
 def jacrev(f, argnums=0) -> Callable:
-    """Jacobian by reverse mode: one pullback per output."""
+    """Jacobian by reverse mode: one pullback per output element.  Shapes follow JAX:
+    output shape + argument shape."""
     d = as_differentiable(f)
 
     def jac(*args):
         out, pb = vjp(d, *args)
         outs = out if isinstance(out, tuple) else (out,)
         rows = []
-        for k in range(len(outs)):
-            ct = tuple(1.0 if j == k else 0.0 for j in range(len(outs)))
-            g = pb(ct if isinstance(out, tuple) else ct[0])
-            rows.append(_select(g, argnums, d, args))
+        for k, o in enumerate(outs):
+            gs = []
+            for e in _basis(o):
+                ct = tuple(e if j == k else _like(outs[j], 0.0) for j in range(len(outs)))
+                gs.append(_select(pb(ct if isinstance(out, tuple) else ct[0]), argnums, d, args))
+            rows.append(_stack(gs, np.shape(o), lead=True))
         return tuple(rows) if isinstance(out, tuple) else rows[0]
     return jac
 
 
 def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
-    """Jacobian by forward mode: one JVP per input."""
+    """Jacobian by forward mode: one JVP per input element.  Shapes follow JAX: output shape
+    + argument shape."""
     d = as_differentiable(f)
 
     def jac(*args):
@@ -522,9 +553,11 @@ def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
                     cols.append(None)
                     continue
                 raise SrcadTypeError(f"cannot differentiate with respect to int argument {p}")
-            t = [1.0 if i == p else 0.0 for i in range(len(args))]
-            _, dout = jvp(d, args, t)
-            cols.append(dout)
+            per = []
+            for e in _basis(args[p]):
+                t = [e if i == p else 0.0 for i in range(len(args))]
+                per.append(jvp(d, args, t)[1])
+            cols.append(_stack(per, np.shape(args[p])))
         out_is_tuple = any(isinstance(c, tuple) for c in cols)
         if isinstance(argnums, int):
             return cols[0]
@@ -562,8 +595,10 @@ def hessian(f, argnums=0) -> Callable:
         positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
         fn = d.compiled(Spec("hvp", argnums), tuple(args))
         cols = {}
-        for p in positions:  # one Hessian-vector product per differentiated argument
-            cols[p] = fn(*args, *[1.0 if i == p else 0.0 for i in positions])
+        for p in positions:  # one Hessian-vector product per unit direction of each argument
+            cols[p] = _stack([fn(*args, *[e if i == p else _like(args[i], 0.0)
+                                          for i in positions]) for e in _basis(args[p])],
+                             np.shape(args[p]))
         if isinstance(argnums, int):
             return cols[argnums]
         return tuple(tuple(cols[q][k] for q in positions) for k in range(len(positions)))
