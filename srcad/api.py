@@ -633,7 +633,7 @@ def interpret(f, *args):
     d = as_differentiable(f)
     bound = d.bind(args, {})
     ir = d.lower(tuple(type_of_python_value(a) for a in bound))
-    outs = [o.item() if hasattr(o, "item") else o for o in run(ir, *bound)]
+    outs = [o.item() if np.ndim(o) == 0 and hasattr(o, "item") else o for o in run(ir, *bound)]
     return outs[0] if getattr(ir, "out_tree", None) is None else tuple(outs)
 
 

@@ -942,7 +942,7 @@ class Lowerer:
 
     def binop(self, op, left, right, node) -> Value:
         if isinstance(op, ast.MatMult):
-            return self.b.dot(self.as_value(left, node), self.as_value(right, node))
+            return CALLS[np.matmul](self, [left, right], {}, node)  # 1-D/2-D dot, 3-D batched
         prim = _BINOPS.get(type(op))
         if prim is None:
             raise self.unsupported(f"operator {type(op).__name__} is not supported", node)
