@@ -7,10 +7,34 @@ per backend (``cpu`` / ``cuda``); structured control flow becomes Python ``if``/
 """
 from __future__ import annotations
 
+import importlib.util
+import os
+
 from ..ir.core import Function, Op, Region, Value
 from ..ir.naming import Namer
 from ..primitives import REGISTRY
 from ..primitives.scalar import literal
+from .fuse import Group, plan_region, static_ones
+
+# Fuse elementwise chains and their reductions into loop nests (SRCAD_FUSE=0: one NumPy call
+# per op, as before).
+FUSE = os.environ.get("SRCAD_FUSE", "1") != "0"
+# Inside fused loops, float64 transcendentals call srcad.codegen.vmath (vectorizable njit
+# functions) when that module exists, else math.*: the one switch.
+USE_VMATH = os.environ.get("SRCAD_VMATH", "1") != "0"
+_VMATH_FUNCS = ("exp", "log", "tanh", "sin", "cos", "log1p", "expm1")
+# Scalar forms with NumPy's semantics where Python's differ (NaN propagation).
+_LOOP_TEMPLATES = {"maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})"}
+
+
+def _vmath_names() -> frozenset[str]:
+    if not USE_VMATH or importlib.util.find_spec("srcad.codegen.vmath") is None:
+        return frozenset()
+    try:
+        from . import vmath
+    except Exception:  # noqa: BLE001 -- a half-written module must not break codegen
+        return frozenset()
+    return frozenset(f for f in _VMATH_FUNCS if hasattr(vmath, f))
 
 _NP_DTYPE = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64", "bool": "np.bool_"}
 _RESERVED = {"math", "np", "numba", "_rt", "True", "False", "None", "and", "or", "not", "if",
@@ -27,16 +51,46 @@ def _stacks(r: Region, acc: set[str]) -> set[str]:
     return acc
 
 
+class _Namer(Namer):
+    """Python identifiers; repeats are numbered ``t``, ``t1``, ``t2``, ``x_bar1`` (no ``_``
+    before the number: Numba renames a variable assigned in several places ``x.1``,
+    ``x.2``, ... and its array-expression lowering turns those into ``x_1``, ``x_2``, which
+    must not be names of ours)."""
+
+    def __call__(self, v: Value) -> str:
+        n = self.names.get(v.id)
+        if n is not None:
+            return n
+        base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in (v.name or "t"))
+        if base[0].isdigit():
+            base = "v_" + base
+        name = base
+        k = self.counts.get(base, 0)
+        while name in self.used:
+            k += 1
+            name = f"{base}{k}"
+        self.counts[base] = k
+        self.used.add(name)
+        self.names[v.id] = name
+        return name
+
+
 class PySource:
     def __init__(self, fn: Function, backend: str = "cpu"):
         self.fn = fn
         self.backend = backend
-        self.namer = Namer("_")
+        self.namer = _Namer("_")
         for w in _RESERVED:
             self.namer.reserve(w)
         self.lines: list[str] = []
         self.last_line: int | None = None
         self.adjoint = False
+        self.fuse = FUSE and backend == "cpu"
+        self.ones: dict = {}
+        self.top_index: dict[int, int] = {}
+        self.adjoint_from: int | None = None
+        self.vmath = _vmath_names() if self.fuse else frozenset()
+        self.loop_names: dict[str, str] = {}
 
     # -- names -------------------------------------------------------------------------------
 
@@ -77,11 +131,17 @@ class PySource:
             else:  # a list of arrays ("f64_2d")
                 self.w(1, f"tape_{s} = List.empty_list(_rt.T_{s})")
         stacks = [s for s in stacks if s in _NP_DTYPE]
-        for k, op in enumerate(fn.body.ops):
-            if adjoint_from is not None and k == adjoint_from:
+        if self.fuse:
+            self.ones = static_ones(fn.body)
+        self.top_index = {id(op): k for k, op in enumerate(fn.body.ops)}
+        self.adjoint_from = adjoint_from
+        for item in self.items(fn.body):
+            op = item.ops[-1] if isinstance(item, Group) else item
+            k = self.top_index[id(op)]
+            if adjoint_from is not None and k >= adjoint_from and not self.adjoint:
                 self.adjoint = True
                 self.last_line = None
-            self.op(op, 1)
+            self.item(item, 1)
         ret = self.structure(out_struct, fn.outputs)
         if report_tape:
             sizes = " + ".join(f"tape_{s}.size * tape_{s}.itemsize" for s in stacks) or "0"
@@ -99,11 +159,20 @@ class PySource:
 
     # -- ops ---------------------------------------------------------------------------------
 
+    def items(self, r: Region) -> list:
+        return plan_region(r, self.ones) if self.fuse else list(r.ops)
+
+    def item(self, item, indent: int) -> None:
+        if isinstance(item, Group):
+            self.group(item, indent)
+        else:
+            self.op(item, indent)
+
     def region(self, r: Region, indent: int) -> None:
         if not r.ops:
             return
-        for op in r.ops:
-            self.op(op, indent)
+        for item in self.items(r):
+            self.item(item, indent)
 
     def assign(self, indent: int, targets: list[Value], values: list[Value]) -> None:
         pairs = [(self.v(t), self.v(v)) for t, v in zip(targets, values)]
@@ -195,6 +264,211 @@ class PySource:
             outs = ", ".join(self.v(o) for o in op.outputs)
             self.w(indent, f"{outs} = {expr}")
 
+    # -- fused loop nests ----------------------------------------------------------------------
+
+    def fresh(self, name: str, type=None) -> str:
+        from ..ir.types import I64
+        return self.namer(Value(type or I64, name))
+
+    def loop_name(self, base: str) -> str:
+        """Extents and indices of loop nests (n0, i0, ...): one name each, reused by every
+        loop nest (they are ints everywhere)."""
+        name = self.loop_names.get(base)
+        if name is None:
+            name = self.loop_names[base] = self.fresh(base)
+        return name
+
+    def set_adjoint(self, op: Op) -> None:
+        k = self.top_index.get(id(op))
+        if k is not None and self.adjoint_from is not None:
+            self.adjoint = k >= self.adjoint_from
+
+    def group(self, g: Group, indent: int) -> None:
+        """One loop nest for a fused group, behind a shape guard (else the NumPy statements)."""
+        R, O = g.rank, g.ones
+        axes = [k for k in range(R) if k not in O]
+        ones = self.ones
+        produced = {op.outputs[0] for op in g.elems}
+        # operands whose shapes the loop nest relies on: (value, offset of its axis 0)
+        operands: list[tuple[Value, int]] = []
+        for op in g.ops:
+            kd = g.kind[id(op)]
+            if kd in ("elem", "expand", "ident"):
+                operands += [(v, R - v.type.ndim) for v in op.inputs
+                             if v.type.ndim and v not in produced]
+            elif kd == "red" and op.prim == "unbroadcast":
+                like = op.inputs[1]
+                if like not in produced:
+                    operands.append((like, op.params.get("lead", 0)))
+        provider: dict[int, str] = {}
+        checks: list[tuple[Value, int, int | None]] = []  # (operand, axis, loop axis / None: 1)
+        for v, off in dict.fromkeys(operands):
+            for j in range(v.type.ndim):
+                k = off + j
+                if j in ones.get(v, ()):
+                    continue
+                if k in O:
+                    checks.append((v, j, None))
+                elif k not in provider:
+                    provider[k] = f"{self.v(v)}.shape[{j}]"
+                else:
+                    checks.append((v, j, k))
+        if any(k not in provider for k in axes):  # no operand gives an extent: unfused
+            for op in g.ops:
+                self.set_adjoint(op)
+                self.op(op, indent)
+            return
+        n = {k: self.loop_name(f"_n{k}") for k in axes}
+        idx = {k: self.loop_name(f"_i{k}") for k in axes}
+
+        def ext(k):
+            return "1" if k is None or k in O else n[k]
+
+        conds = []  # one comparison per operand: v.shape == (n0, n1) or per axis
+        by_value: dict[Value, list] = {}
+        for v, j, k in checks:
+            by_value.setdefault(v, []).append((j, k))
+        for v, jk in by_value.items():
+            if len(jk) == v.type.ndim > 1:
+                conds.append(f"{self.v(v)}.shape == ({', '.join(ext(k) for _, k in jk)})")
+            else:
+                conds += [f"{self.v(v)}.shape[{j}] == {ext(k)}" for j, k in jk]
+
+        def shape(ks):
+            return "(" + ", ".join(ks) + ("," if len(ks) == 1 else "") + ")"
+
+        def at(v: Value, off: int) -> str:
+            sub = ", ".join("0" if j in ones.get(v, ()) or off + j in O else idx[off + j]
+                            for j in range(v.type.ndim))
+            return f"{self.v(v)}[{sub}]"
+
+        full = [("0" if k in O else idx[k]) for k in range(R)]
+        lines = sorted({op.loc.line for op in g.ops if op.loc is not None})
+        span = (f"line {lines[0]}" if len(lines) == 1 else
+                f"lines {lines[0]}-{lines[-1]}" if lines else "")
+        self.last_line = None
+        self.w(indent, f"# fused loop ({len(g.live)} elementwise ops, {len(g.reds)} reductions"
+                       f"{', ' + span if span else ''})")
+        for k in axes:
+            self.w(indent, f"{n[k]} = {provider[k]}")
+        body = indent
+        if conds:
+            # Values both branches define get a trailing "_" (t4_, b_bar_): Numba's versions
+            # of them (t4_.1 -> t4__1) then cannot collide with names of ours.
+            for op in g.ops:
+                for v in op.outputs:
+                    if (v in g.materialize or g.kind[id(op)] in ("red", "dim", "pro")) \
+                            and v.id not in self.namer.names:
+                        name = self.namer(v) + "_"
+                        self.namer.names[v.id] = name
+                        self.namer.used.add(name)
+            self.w(indent, "if " + " and ".join(conds) + ":")
+            body = indent + 1
+        # prologue: extents and the scalars computed from them
+        for op in g.ops:
+            kd = g.kind[id(op)]
+            if kd == "dim":
+                self.w(body, f"{self.v(op.outputs[0])} = {ext(op.params['axis'])}")
+            elif kd == "pro":
+                self.set_adjoint(op)
+                self.op(op, body)
+        for v in g.materialize:
+            self.w(body, f"{self.v(v)} = np.empty({shape([ext(k) for k in range(R)])}, "
+                         f"{_NP_DTYPE[v.type.dtype]})")
+        # reductions: out axes -> loop axis or None (index 0)
+        plans = []
+        for op in g.reds:
+            if op.prim == "sum":
+                a, keep = op.params["axis"], op.params["keepdims"]
+                if a is None:
+                    m = []
+                elif keep:
+                    m = [None if k == a or k in O else k for k in range(R)]
+                else:
+                    m = [None if k in O else k for k in range(R) if k != a]
+            else:  # unbroadcast
+                lead, like = op.params.get("lead", 0), op.inputs[1]
+                m = [None if j in ones.get(like, ()) or lead + j in O else lead + j
+                     for j in range(like.type.ndim)]
+            kept = {k for k in m if k is not None}
+            out = self.v(op.outputs[0])
+            if not m:
+                how, acc = "scalar", out
+                self.w(body, f"{out} = 0.0")
+            elif axes and len(axes) >= 2 and set(axes) - kept == {axes[-1]}:
+                how, acc = "row", self.fresh(f"{op.outputs[0].name or 't'}.acc")
+                self.w(body, f"{out} = np.empty({shape([ext(k) if k is not None else '1' for k in m])}, np.float64)")
+            else:
+                how, acc = "array", None
+                self.w(body, f"{out} = np.zeros({shape([ext(k) if k is not None else '1' for k in m])}, np.float64)")
+            sub = ", ".join(idx[k] if k is not None else "0" for k in m)
+            plans.append((op, how, acc, sub))
+        depth = body
+        for d, k in enumerate(axes):
+            if d == len(axes) - 1:
+                for op, how, acc, _ in plans:
+                    if how == "row":
+                        self.w(depth, f"{acc} = 0.0")
+            self.w(depth, f"for {idx[k]} in range({n[k]}):")
+            depth += 1
+        elem: dict[Value, str] = {}
+        self.last_line = None
+        for op in g.elems:
+            if id(op) not in g.live:
+                continue
+            self.set_adjoint(op)
+            self.comment(depth, op)
+            kd = g.kind[id(op)]
+            args = []
+            for v in op.inputs[:1] if kd in ("expand", "ident") else op.inputs:
+                if v in elem:
+                    args.append(elem[v])
+                elif v.type.ndim == 0:
+                    args.append(self.v(v))
+                else:
+                    args.append(at(v, R - v.type.ndim))
+            out = op.outputs[0]
+            name = self.fresh(f"{out.name or 't'}.e", out.type)
+            elem[out] = name
+            if kd in ("expand", "ident"):
+                expr = args[0]
+            else:
+                expr = self.loop_expr(op, args)
+            self.w(depth, f"{name} = {expr}")
+        for v in g.materialize:
+            self.w(depth, f"{self.v(v)}[{', '.join(full)}] = {elem[v]}")
+        for op, how, acc, sub in plans:
+            e = elem[op.inputs[0]]
+            if how in ("scalar", "row"):
+                self.w(depth, f"{acc} += {e}")
+            else:
+                self.w(depth, f"{self.v(op.outputs[0])}[{sub}] += {e}")
+        for op, how, acc, sub in plans:
+            if how == "row":
+                self.w(body + len(axes) - 1, f"{self.v(op.outputs[0])}[{sub}] = {acc}")
+        if conds:
+            self.w(indent, "else:")
+            self.last_line = None
+            for op in g.ops:
+                self.set_adjoint(op)
+                self.op(op, indent + 1)
+        self.set_adjoint(g.ops[-1])
+        self.last_line = None
+
+    def loop_expr(self, op: Op, args: list[str]) -> str:
+        """The scalar expression of an elementwise op inside a fused loop."""
+        out = op.outputs[0]
+        if op.prim in self.vmath and out.type.dtype == "f64":
+            tpl = f"_vm.{op.prim}({{0}})"
+        elif op.prim == "convert" and op.inputs[0].type.dtype == "bool":
+            tpl = {"f64": "(1.0 if {0} else 0.0)", "i64": "(1 if {0} else 0)",
+                   "f32": "np.float32(1.0 if {0} else 0.0)"}.get(op.params["to"], "{0}")
+        elif op.prim in _LOOP_TEMPLATES:
+            tpl = _LOOP_TEMPLATES[op.prim]
+        else:
+            tpl = REGISTRY[op.prim].template(self.backend, False)
+        return tpl(args, op.params) if callable(tpl) else tpl.format(*args)
+
 
 HEADER = '''"""Generated by srcad from {source} -- {what}.  Do not edit: regenerated on change."""
 import math
@@ -217,4 +491,8 @@ def generate_module(fn: Function, name: str, out_struct, what: str, *, report_ta
         header = header.replace("from srcad.codegen import rt as _rt\n",
                                 "from srcad.codegen import rt as _rt\n"
                                 "from srcad.codegen import ufuncs as _uf\n")
+    if "_vm." in body:
+        header = header.replace("from srcad.codegen import rt as _rt\n",
+                                "from srcad.codegen import rt as _rt\n"
+                                "from srcad.codegen import vmath as _vm\n")
     return header + body
