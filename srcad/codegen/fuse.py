@@ -36,7 +36,7 @@ from ..primitives.registry import TYPE_RULES
 # Output dtypes a fused op may produce (scalar Python semantics match NumPy's for these).
 _DTYPES = ("f64", "bool")
 _EFFECTS = ("push", "pop", "reserve")
-_REDUCE = ("sum",)
+_REDUCE = ("sum", "amax", "amin")
 
 
 @dataclass(eq=False)
@@ -164,12 +164,10 @@ class _Planner:
         x = op.inputs[0]
         if x.type.dtype != "f64" or x.type.ndim == 0:
             return False
-        if op.prim == "sum":
+        if op.prim in _REDUCE:
             a = op.params.get("axis")
             return a is None and not op.params.get("keepdims") or isinstance(a, int)
-        if op.prim == "unbroadcast":
-            return True
-        return False
+        return op.prim == "unbroadcast"
 
     def segments(self, cuts: set[int]) -> list[tuple[int, int]]:
         segs, start = [], 0

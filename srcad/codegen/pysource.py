@@ -24,6 +24,7 @@ FUSE = os.environ.get("SRCAD_FUSE", "1") != "0"
 USE_VMATH = os.environ.get("SRCAD_VMATH", "1") != "0"
 _VMATH_FUNCS = ("exp", "log", "tanh", "sin", "cos", "log1p", "expm1")
 # Scalar forms with NumPy's semantics where Python's differ (NaN propagation).
+_RED_INIT = {"sum": "0.0", "unbroadcast": "0.0", "amax": "-math.inf", "amin": "math.inf"}
 _LOOP_TEMPLATES = {"maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})"}
 
 
@@ -285,8 +286,8 @@ class PySource:
 
     def group(self, g: Group, indent: int) -> None:
         """One loop nest for a fused group, behind a shape guard (else the NumPy statements)."""
-        R, O = g.rank, g.ones
-        axes = [k for k in range(R) if k not in O]
+        R, one_axes = g.rank, g.ones
+        axes = [k for k in range(R) if k not in one_axes]
         ones = self.ones
         produced = {op.outputs[0] for op in g.elems}
         # operands whose shapes the loop nest relies on: (value, offset of its axis 0)
@@ -307,7 +308,7 @@ class PySource:
                 k = off + j
                 if j in ones.get(v, ()):
                     continue
-                if k in O:
+                if k in one_axes:
                     checks.append((v, j, None))
                 elif k not in provider:
                     provider[k] = f"{self.v(v)}.shape[{j}]"
@@ -322,7 +323,7 @@ class PySource:
         idx = {k: self.loop_name(f"_i{k}") for k in axes}
 
         def ext(k):
-            return "1" if k is None or k in O else n[k]
+            return "1" if k is None or k in one_axes else n[k]
 
         conds = []  # one comparison per operand: v.shape == (n0, n1) or per axis
         by_value: dict[Value, list] = {}
@@ -338,11 +339,29 @@ class PySource:
             return "(" + ", ".join(ks) + ("," if len(ks) == 1 else "") + ")"
 
         def at(v: Value, off: int) -> str:
-            sub = ", ".join("0" if j in ones.get(v, ()) or off + j in O else idx[off + j]
+            sub = ", ".join("0" if j in ones.get(v, ()) or off + j in one_axes else idx[off + j]
                             for j in range(v.type.ndim))
             return f"{self.v(v)}[{sub}]"
 
-        full = [("0" if k in O else idx[k]) for k in range(R)]
+        # reductions: out axes -> loop axis or None (index 0)
+        red_maps = []
+        for op in g.reds:
+            if op.prim in ("sum", "amax", "amin"):
+                a, keep = op.params["axis"], op.params["keepdims"]
+                if a is None:
+                    m = []
+                elif keep:
+                    m = [None if k == a or k in one_axes else k for k in range(R)]
+                else:
+                    m = [None if k in one_axes else k for k in range(R) if k != a]
+            else:  # unbroadcast
+                lead, like = op.params.get("lead", 0), op.inputs[1]
+                m = [None if j in ones.get(like, ()) or lead + j in one_axes else lead + j
+                     for j in range(like.type.ndim)]
+            red_maps.append(m)
+            if op.prim in ("amax", "amin"):  # np.max of an empty array raises: leave that to NumPy
+                conds += [f"{n[k]} > 0" for k in axes if k not in m]
+        full = [("0" if k in one_axes else idx[k]) for k in range(R)]
         lines = sorted({op.loc.line for op in g.ops if op.loc is not None})
         span = (f"line {lines[0]}" if len(lines) == 1 else
                 f"lines {lines[0]}-{lines[-1]}" if lines else "")
@@ -375,32 +394,21 @@ class PySource:
         for v in g.materialize:
             self.w(body, f"{self.v(v)} = np.empty({shape([ext(k) for k in range(R)])}, "
                          f"{_NP_DTYPE[v.type.dtype]})")
-        # reductions: out axes -> loop axis or None (index 0)
         plans = []
-        for op in g.reds:
-            if op.prim == "sum":
-                a, keep = op.params["axis"], op.params["keepdims"]
-                if a is None:
-                    m = []
-                elif keep:
-                    m = [None if k == a or k in O else k for k in range(R)]
-                else:
-                    m = [None if k in O else k for k in range(R) if k != a]
-            else:  # unbroadcast
-                lead, like = op.params.get("lead", 0), op.inputs[1]
-                m = [None if j in ones.get(like, ()) or lead + j in O else lead + j
-                     for j in range(like.type.ndim)]
+        for op, m in zip(g.reds, red_maps):
             kept = {k for k in m if k is not None}
             out = self.v(op.outputs[0])
+            out_shape = shape([ext(k) for k in m])
+            init = _RED_INIT[op.prim]
             if not m:
                 how, acc = "scalar", out
-                self.w(body, f"{out} = 0.0")
+                self.w(body, f"{out} = {init}")
             elif axes and len(axes) >= 2 and set(axes) - kept == {axes[-1]}:
                 how, acc = "row", self.fresh(f"{op.outputs[0].name or 't'}.acc")
-                self.w(body, f"{out} = np.empty({shape([ext(k) if k is not None else '1' for k in m])}, np.float64)")
+                self.w(body, f"{out} = np.empty({out_shape}, np.float64)")
             else:
                 how, acc = "array", None
-                self.w(body, f"{out} = np.zeros({shape([ext(k) if k is not None else '1' for k in m])}, np.float64)")
+                self.w(body, f"{out} = np.full({out_shape}, {init}, np.float64)")
             sub = ", ".join(idx[k] if k is not None else "0" for k in m)
             plans.append((op, how, acc, sub))
         depth = body
@@ -408,7 +416,7 @@ class PySource:
             if d == len(axes) - 1:
                 for op, how, acc, _ in plans:
                     if how == "row":
-                        self.w(depth, f"{acc} = 0.0")
+                        self.w(depth, f"{acc} = {_RED_INIT[op.prim]}")
             self.w(depth, f"for {idx[k]} in range({n[k]}):")
             depth += 1
         elem: dict[Value, str] = {}
@@ -439,10 +447,13 @@ class PySource:
             self.w(depth, f"{self.v(v)}[{', '.join(full)}] = {elem[v]}")
         for op, how, acc, sub in plans:
             e = elem[op.inputs[0]]
-            if how in ("scalar", "row"):
-                self.w(depth, f"{acc} += {e}")
-            else:
-                self.w(depth, f"{self.v(op.outputs[0])}[{sub}] += {e}")
+            target = acc if how in ("scalar", "row") else f"{self.v(op.outputs[0])}[{sub}]"
+            if op.prim in ("sum", "unbroadcast"):
+                self.w(depth, f"{target} += {e}")
+            else:  # NaN-propagating like np.max / np.min
+                cmp = ">" if op.prim == "amax" else "<"
+                self.w(depth, f"if {e} {cmp} {target} or {e} != {e}:")
+                self.w(depth + 1, f"{target} = {e}")
         for op, how, acc, sub in plans:
             if how == "row":
                 self.w(body + len(axes) - 1, f"{self.v(op.outputs[0])}[{sub}] = {acc}")
