@@ -50,8 +50,9 @@ class Differentiable:
         (5.5, 1.7163378145367738)
     """
 
-    def __init__(self, fn: Callable, wrt=None, checkpoint=None):
+    def __init__(self, fn: Callable, wrt=None, checkpoint=None, parallel: bool = False):
         if isinstance(fn, Differentiable):
+            parallel = parallel or fn.parallel
             fn = fn.fn
         self.fn = fn
         self.info = parse_function(fn)  # syntax errors surface now, before anything runs
@@ -60,6 +61,7 @@ class Differentiable:
         self.param_names = [p.name for p in self.signature.parameters.values()]
         self.wrt = self._positions(wrt)
         self.checkpoint = _checkpoint_arg(checkpoint)
+        self.parallel = bool(parallel)  # numba.njit(parallel=True): fused loops use prange
         self._ir: dict[tuple, Function] = {}
         self._compiled: dict[tuple, Callable] = {}
         self._entries: dict[Spec, Callable] = {}
@@ -172,7 +174,8 @@ class Differentiable:
     def _build(self, spec: Spec, types) -> Callable:
         built = build_ir(self, spec, types)
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
-                             report_tape=spec.report_tape, adjoint_from=built.adjoint_from)
+                             report_tape=spec.report_tape, adjoint_from=built.adjoint_from,
+                             decorator=_decorator(self.parallel))
         mod = load_module(src, built.name)
         return getattr(mod, built.name)
 
@@ -199,6 +202,11 @@ class Built:
     out_struct: object
     what: str
     adjoint_from: int | None = None
+
+
+def _decorator(parallel: bool) -> str:
+    extra = ", parallel=True" if parallel else ""
+    return f'@numba.njit(cache=True, error_model="numpy"{extra})'
 
 
 def _checkpoint_arg(checkpoint):
@@ -404,17 +412,19 @@ def as_differentiable(f) -> Differentiable:
     return d
 
 
-def differentiate(fn=None, *, wrt=None, checkpoint=None):
+def differentiate(fn=None, *, wrt=None, checkpoint=None, parallel: bool = False):
     """Compile ``fn`` with srcad.  Usable as ``@differentiate`` or
     ``@differentiate(wrt=("x1",), checkpoint=True)``.
 
     ``wrt``: parameter names or positions that ``.grad``/``.value_and_grad`` differentiate
     (default: all; int arguments then get ``None``).  ``checkpoint``: True to checkpoint every
     top-level for loop in reverse mode (O(sqrt(n)) tape), or a segment length.
+    ``parallel``: compile with ``numba.njit(parallel=True)``: array statements and fused
+    elementwise loops run on all cores (worth it for large arrays only).
     """
     if fn is None:
-        return lambda f: Differentiable(f, wrt=wrt, checkpoint=checkpoint)
-    return Differentiable(fn, wrt=wrt, checkpoint=checkpoint)
+        return lambda f: Differentiable(f, wrt=wrt, checkpoint=checkpoint, parallel=parallel)
+    return Differentiable(fn, wrt=wrt, checkpoint=checkpoint, parallel=parallel)
 
 
 def grad(f, argnums=0, has_aux: bool = False) -> Callable:
@@ -623,7 +633,7 @@ def show(f, *args, mode: str = "reverse", argnums=None) -> str:
     types = tuple(type_of_python_value(a) for a in bound)
     built = build_ir(d, spec, types)
     src = generate_module(built.ir, built.name, built.out_struct, built.what,
-                          adjoint_from=built.adjoint_from)
+                          adjoint_from=built.adjoint_from, decorator=_decorator(d.parallel))
     return f"# --- IR ({built.what}) ---\n{built.ir}\n\n# --- generated Python ---\n{src}"
 
 

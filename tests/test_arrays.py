@@ -199,3 +199,18 @@ def test_numerically_careful_code_differentiates_without_overflow(backend):
     np.testing.assert_allclose(g, e / e.sum(), rtol=1e-12, atol=1e-15)
     _, t = srcad.jvp(_logsumexp, (x,), (np.array([1.0, 2.0, 3.0]),))
     np.testing.assert_allclose(t, np.dot(e / e.sum(), [1.0, 2.0, 3.0]), rtol=1e-12)
+
+
+def test_parallel_option_gives_the_same_gradients():
+    """differentiate(..., parallel=True) compiles with numba's parallel=True (array statements
+    and fused loops run on all cores); derivatives are those of the serial build."""
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((64, 5)), (rng.random(64) > 0.5).astype(float)
+    w = 0.1 * rng.standard_normal(5)
+    serial = srcad.differentiate(af.logistic_regression)
+    par = srcad.differentiate(af.logistic_regression, parallel=True)
+    assert "parallel=True" in srcad.show(par, w, 0.2, X, y)
+    for a, b in zip(serial.grad(w, 0.2, X, y), par.grad(w, 0.2, X, y)):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert np.isclose(serial(w, 0.2, X, y), par(w, 0.2, X, y), rtol=1e-12)
