@@ -209,7 +209,8 @@ def test_parallel_option_gives_the_same_gradients():
     w = 0.1 * rng.standard_normal(5)
     serial = srcad.differentiate(af.logistic_regression)
     par = srcad.differentiate(af.logistic_regression, parallel=True)
-    assert "parallel=True" in srcad.show(par, w, 0.2, X, y)
+    src = srcad.show(par, w, 0.2, X, y)
+    assert "parallel=True" in src and "numba.prange(" in src
     for a, b in zip(serial.grad(w, 0.2, X, y), par.grad(w, 0.2, X, y)):
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -119,6 +119,7 @@ class PySource:
     def function(self, name: str, out_struct, decorator: str, report_tape: bool = False,
                  adjoint_from: int | None = None) -> str:
         fn = self.fn
+        self.parallel = "parallel=True" in decorator  # fused loops may use prange
         for p in fn.params:
             self.namer(p)
         args = ", ".join(self.v(p) for p in fn.params)
@@ -417,7 +418,13 @@ class PySource:
                 for op, how, acc, _ in plans:
                     if how == "row":
                         self.w(depth, f"{acc} = {_RED_INIT[op.prim]}")
-            self.w(depth, f"for {idx[k]} in range({n[k]}):")
+            # parallel=True: the outer loop is a prange when every reduction is one Numba
+            # parallelizes (a scalar sum, or per-row accumulators indexed by the outer loop)
+            par = (d == 0 and getattr(self, "parallel", False) and
+                   all(how == "row" or (how == "scalar" and op.prim in ("sum", "unbroadcast"))
+                       for op, how, _, _ in plans))
+            loop = "numba.prange" if par else "range"
+            self.w(depth, f"for {idx[k]} in {loop}({n[k]}):")
             depth += 1
         elem: dict[Value, str] = {}
         self.last_line = None
