@@ -157,6 +157,7 @@ def _where_arcsin(x):
     return np.sum(y * y)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy evaluating the untaken side
 @pytest.mark.parametrize("backend", ["numba", "interpret"])
 def test_where_on_arrays_keeps_nan_of_the_untaken_side_out(backend):
     """np.where(x > 0, np.sqrt(x), 0) at x = 0: the untaken side's derivative is inf (and NaN
