@@ -72,7 +72,8 @@ def test_reductions(red, axis, keepdims):
     f = af.make_reduction(red, axis, keepdims)
     assert srcad.interpret(f, x) == pytest.approx(f(x), rel=1e-12)
     check_grads(f, (x,), backend="interpret")
-    if (axis, keepdims) in ((None, False), (1, False), (0, True)):
+    # compiled: every reduction over all axes, and the axis forms for sum and max
+    if axis is None or (red in (np.sum, np.max) and (axis, keepdims) in ((1, False), (0, True))):
         assert srcad.differentiate(f)(x) == pytest.approx(f(x), rel=1e-12)
         check_grads(f, (x,), modes=("rev",))
 
@@ -202,6 +203,7 @@ def test_numerically_careful_code_differentiates_without_overflow(backend):
     np.testing.assert_allclose(t, np.dot(e / e.sum(), [1.0, 2.0, 3.0]), rtol=1e-12)
 
 
+@pytest.mark.slow  # Numba's parallel=True compiles slowly (~15 s)
 def test_parallel_option_gives_the_same_gradients():
     """differentiate(..., parallel=True) compiles with numba's parallel=True (array statements
     and fused loops run on all cores); derivatives are those of the serial build."""
