@@ -167,6 +167,49 @@ def rebind_and_write(x):
     return np.sum(h)
 
 
+def while_reads_written(x):
+    y = x.copy()
+    while y[0] < 5.0:          # the condition reads the array the body writes
+        y[0] = y[0] * 2.0 + 1.0
+    return np.sum(y * x)
+
+
+def alias_reads_in_loop(x):
+    y = x.copy()
+    z = y
+    for i in range(3):
+        y[i] = z[i] * 2.0 + z[i + 1]   # z sees the earlier iterations' writes
+    return np.sum(z * z) + np.sum(y)
+
+
+def _put(a, i, v):
+    a[i] = v
+
+
+def helper_write_in_branch(x):
+    y = x * 1.0
+    for i in range(len(x)):
+        if x[i] > 0:
+            _put(y, i, np.cos(y[i]))
+    return np.sum(y * y)
+
+
+def copy_survives_write(x):
+    y = x.copy()
+    keep = y.copy()
+    y[0] = 7.0
+    return np.sum(y * keep)
+
+
+def fill_then_rewrite_rows(x):
+    A = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            A[i, j] = x[i] * x[j]
+        A[i] = np.tanh(A[i])
+    return np.sum(A @ x[:3])
+
+
 rng = np.random.default_rng(7)
 _x5 = rng.uniform(-1.0, 1.0, 5)
 _A = rng.uniform(-1.0, 1.0, (4, 3))
@@ -191,6 +234,11 @@ CASES = {
     "nested_loops": (nested_loops, (_A,)),
     "while_write": (while_write, (_x5,)),
     "rebind_and_write": (rebind_and_write, (_x5,)),
+    "while_reads_written": (while_reads_written, (_x5,)),
+    "alias_reads_in_loop": (alias_reads_in_loop, (_x5,)),
+    "helper_write_in_branch": (helper_write_in_branch, (_x5,)),
+    "copy_survives_write": (copy_survives_write, (_x5,)),
+    "fill_then_rewrite_rows": (fill_then_rewrite_rows, (_x5,)),
 }
 
 
