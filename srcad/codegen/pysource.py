@@ -52,35 +52,14 @@ def _stacks(r: Region, acc: set[str]) -> set[str]:
     return acc
 
 
-class _Namer(Namer):
-    """Python identifiers; repeats are numbered ``t``, ``t1``, ``t2``, ``x_bar1`` (no ``_``
-    before the number: Numba renames a variable assigned in several places ``x.1``,
-    ``x.2``, ... and its array-expression lowering turns those into ``x_1``, ``x_2``, which
-    must not be names of ours)."""
-
-    def __call__(self, v: Value) -> str:
-        n = self.names.get(v.id)
-        if n is not None:
-            return n
-        base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in (v.name or "t"))
-        if base[0].isdigit():
-            base = "v_" + base
-        name = base
-        k = self.counts.get(base, 0)
-        while name in self.used:
-            k += 1
-            name = f"{base}{k}"
-        self.counts[base] = k
-        self.used.add(name)
-        self.names[v.id] = name
-        return name
-
-
 class PySource:
     def __init__(self, fn: Function, backend: str = "cpu"):
         self.fn = fn
         self.backend = backend
-        self.namer = _Namer("_")
+        # Repeats are numbered t, t1, x_bar1 (no "_" before the number): Numba renames a
+        # variable assigned in several places x.1, x.2 and its array-expression lowering
+        # turns those into x_1, x_2, which must not be names of ours.
+        self.namer = Namer("_", number_sep="")
         for w in _RESERVED:
             self.namer.reserve(w)
         self.lines: list[str] = []

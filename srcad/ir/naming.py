@@ -6,8 +6,9 @@ from .core import Value
 
 
 class Namer:
-    def __init__(self, sep: str = "."):
-        self.sep = sep
+    def __init__(self, sep: str = ".", number_sep: str | None = None):
+        self.sep = sep  # replaces the "." of derived names (x.bar -> x_bar)
+        self.number_sep = sep if number_sep is None else number_sep  # x.1 / x_bar1
         self.names: dict[int, str] = {}
         self.used: set[str] = set()
         self.counts: dict[str, int] = {}
@@ -28,7 +29,7 @@ class Namer:
         k = self.counts.get(base, 0)
         while name in self.used:
             k += 1
-            name = f"{base}{self.sep}{k}"
+            name = f"{base}{self.number_sep}{k}"
         self.counts[base] = k
         self.used.add(name)
         self.names[v.id] = name
