@@ -188,26 +188,13 @@ def check_close(got: Any, ref: Any, rtol: float) -> str | None:
 
 
 def nrt_allocations(fn: Callable, args: Sequence[Any] = ()) -> int | str:
-    """Numba-runtime allocations (arrays, typed lists: NRT ``alloc`` count)
-    made by the compiled code in one call of ``fn(*args)``; call it once before,
-    so that compilation is not counted. Not counted: the one allocation per NumPy
-    array argument that Numba's unboxing makes (a MemInfo wrapping the array).
-    Stats are switched on only around the call."""
+    """``srcad.testing.nrt_allocations`` (allocations of one call of the compiled ``fn``), or
+    "n/a" where Numba's runtime statistics cannot be read."""
     try:
-        from numba.core.runtime import _nrt_python as nrt
-        from numba.core.runtime import rtsys
+        from srcad.testing import nrt_allocations as count
+        return count(fn, args)
     except ImportError:
         return "n/a"
-    was_on = nrt.memsys_stats_enabled()
-    nrt.memsys_enable_stats()
-    try:
-        before = rtsys.get_allocation_stats().alloc
-        fn(*args)
-        after = rtsys.get_allocation_stats().alloc
-    finally:
-        if not was_on:
-            nrt.memsys_disable_stats()
-    return after - before - sum(isinstance(a, np.ndarray) for a in args)
 
 
 # ------------------------------------------------------------------ printing

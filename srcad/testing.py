@@ -115,3 +115,22 @@ def _unflatten(v: np.ndarray, like):
         out.append(v[k:k + n].reshape(np.shape(p)) if np.ndim(p) else float(v[k]))
         k += n
     return tuple(out) if isinstance(like, tuple) else out[0]
+
+
+def nrt_allocations(fn, args: Sequence = ()) -> int:
+    """Numba-runtime allocations (arrays, typed lists: NRT ``alloc`` count) made by the
+    compiled code in one call of ``fn(*args)``; call it once before, so that compilation is not
+    counted.  Not counted: the one allocation per NumPy array argument that Numba's unboxing
+    makes (a MemInfo wrapping the array).  Stats are switched on only around the call."""
+    from numba.core.runtime import _nrt_python as nrt
+    from numba.core.runtime import rtsys
+    was_on = nrt.memsys_stats_enabled()
+    nrt.memsys_enable_stats()
+    try:
+        before = rtsys.get_allocation_stats().alloc
+        fn(*args)
+        after = rtsys.get_allocation_stats().alloc
+    finally:
+        if not was_on:
+            nrt.memsys_disable_stats()
+    return after - before - sum(isinstance(a, np.ndarray) for a in args)

@@ -6,7 +6,7 @@ import pytest
 
 import srcad
 from srcad.codegen import pysource
-from srcad.testing import check_grads
+from srcad.testing import check_grads, nrt_allocations
 
 SHAPES = [(3,), (2, 3), (1, 3), (2, 1), ()]
 
@@ -103,19 +103,8 @@ def test_logreg_gradient_is_one_fused_loop():
 
 
 def _allocations(fn, args):
-    from numba.core.runtime import _nrt_python as nrt
-    from numba.core.runtime import rtsys
-    fn(*args)
-    was_on = nrt.memsys_stats_enabled()
-    nrt.memsys_enable_stats()
-    try:
-        before = rtsys.get_allocation_stats().alloc
-        fn(*args)
-        after = rtsys.get_allocation_stats().alloc
-    finally:
-        if not was_on:
-            nrt.memsys_disable_stats()
-    return after - before - sum(isinstance(a, np.ndarray) for a in args)
+    fn(*args)  # compile first
+    return nrt_allocations(fn, args)
 
 
 def test_logreg_allocations_drop(monkeypatch):
