@@ -387,13 +387,17 @@ def _zero_of(b, v: Value) -> Value:
     return b.const(0.0, Type(v.type.dtype)) if v.type.is_float else b.const(0, Type(v.type.dtype))
 
 
-def _put_jvp(b, xs, outs, ts, p):
-    tx, tv = ts[0], ts[1]
-    if tx is None and tv is None:
-        return [None]
-    base = tx if tx is not None else b.zeros_like(xs[0])
-    v = tv if tv is not None else _zero_of(b, xs[0])
-    return [b.emit("put", base, v, *xs[2:], **p)]
+def _write_jvp(prim):
+    """Tangent of a write x[idx] (+)= v (put, put_add): the same write on the tangents (a
+    fresh zero buffer when x's tangent is zero, a zero value when v's is)."""
+    def jvp(b, xs, outs, ts, p):
+        tx, tv = ts[0], ts[1]
+        if tx is None and tv is None:
+            return [None]
+        base = tx if tx is not None else b.zeros_like(xs[0])
+        v = tv if tv is not None else _zero_of(b, xs[0])
+        return [b.emit(prim, base, v, *xs[2:], **p)]
+    return jvp
 
 
 def _put_vjp(b, xs, outs, cts, p, act):
@@ -414,7 +418,7 @@ def _put_vjp(b, xs, outs, cts, p, act):
 
 
 register(Primitive(
-    "put", -1, _put_impl, lambda ts, p: [ts[0]], "none", _put_jvp, _put_vjp,
+    "put", -1, _put_impl, lambda ts, p: [ts[0]], "none", _write_jvp("put"), _put_vjp,
     lambda args, p: f"{args[0]}[{spec_text(args[2:], p['spec'])}] = {args[1]}",
     domain=[(-2, 2), (-2, 2)],
     extra={"test_shape": [(4, 3), (3,)], "test_index": [1, 0, 3, 1],
@@ -428,17 +432,8 @@ def _put_add_impl(acc, v, *idx, spec):
     return out
 
 
-def _put_add_jvp(b, xs, outs, ts, p):
-    t_acc, t_v = ts[0], ts[1]
-    if t_acc is None and t_v is None:
-        return [None]
-    base = t_acc if t_acc is not None else b.zeros_like(xs[0])
-    v = t_v if t_v is not None else _zero_of(b, xs[0])
-    return [b.emit("put_add", base, v, *xs[2:], **p)]
-
-
 register(Primitive(
-    "put_add", -1, _put_add_impl, lambda ts, p: [ts[0]], "none", _put_add_jvp, _no_vjp,
+    "put_add", -1, _put_add_impl, lambda ts, p: [ts[0]], "none", _write_jvp("put_add"), _no_vjp,
     lambda args, p: f"{args[0]}[{spec_text(args[2:], p['spec'])}] += {args[1]}",
     extra={"inplace": True}, differentiable=False,  # reverse-mode internal (has a JVP)
     doc="acc[i, a:b:c, ...] += v in place (adjoint of take); reverse mode only"))

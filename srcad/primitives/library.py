@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.types import Type, promote
+from .arrays import _reduced_type
 from .registry import Primitive, add_tangents, fit, register
 
 # ----------------------------------------------------------------------------- Numba helpers
@@ -86,12 +87,6 @@ def _linear(name, nin, impl, type_rule, cpu, jvp, vjp, coerce="none", **kw):
 
 
 # ----------------------------------------------------------------------------- prod
-
-def _reduced_type(t: Type, axis, keepdims) -> Type:
-    if axis is None:
-        return Type(t.dtype, t.ndim if keepdims else 0)
-    return Type(t.dtype, t.ndim if keepdims else t.ndim - 1)
-
 
 def _prod_cpu(args, p):
     axis, keep = p["axis"], p["keepdims"]
