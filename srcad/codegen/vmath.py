@@ -80,30 +80,6 @@ def _llvm_call(builder, name, args):
     return builder.call(fn, args)
 
 
-@intrinsic
-def _fma(typingctx, a, b, c):
-    """a * b + c with one rounding (``llvm.fma``)."""
-    if not (_f64(a) and _f64(b) and _f64(c)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return _llvm_call(builder, "llvm.fma", args)
-
-    return types.float64(a, b, c), codegen
-
-
-@intrinsic
-def _mla(typingctx, a, b, c):
-    """a * b + c, fused or not as the target prefers (``llvm.fmuladd``)."""
-    if not (_f64(a) and _f64(b) and _f64(c)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return _llvm_call(builder, "llvm.fmuladd", args)
-
-    return types.float64(a, b, c), codegen
-
-
 def _unary(name):
     @intrinsic
     def impl(typingctx, x):
@@ -118,6 +94,22 @@ def _unary(name):
     return impl
 
 
+def _ternary(name):
+    @intrinsic
+    def impl(typingctx, a, b, c):
+        if not (_f64(a) and _f64(b) and _f64(c)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return _llvm_call(builder, name, args)
+
+        return types.float64(a, b, c), codegen
+
+    return impl
+
+
+_fma = _ternary("llvm.fma")  # a * b + c with one rounding
+_mla = _ternary("llvm.fmuladd")  # a * b + c, fused or not as the target prefers
 _rint = _unary("llvm.rint")
 _floor = _unary("llvm.floor")
 _fabs = _unary("llvm.fabs")
