@@ -209,7 +209,8 @@ class Reverse:
 
     def adjoint_if(self, op: Op, b: Builder, adj: dict) -> None:
         cts = self.take(adj, op.outputs)
-        written = _written_outer(op, self.clobbered)  # outer arrays a branch writes
+        # outer arrays a branch writes (none unless the function writes arrays in place)
+        written = _written_outer(op, self.clobbered) if self.clobbered else []
         if all(c is None for c in cts) and not written:
             return
         branches = []
@@ -484,7 +485,7 @@ def _prepare_writes(body: Region):
     later), the pinned ones (clobbered, or views into them), and per put the value it
     overwrites, read just before the write.  Views into clobbered buffers are copied where
     they are made, so that nothing refers to memory that changes under it."""
-    from ..passes.inplace import _is_view
+    from ..passes.inplace import is_view
     puts = [op for op in body.walk() if op.prim == "put"]
     if not puts:
         return set(), set(), {}
@@ -525,7 +526,7 @@ def _prepare_writes(body: Region):
                     v = b.copy(v, name="saved")
                 saved[id(op)] = v
             out.ops.append(op)
-            if _is_view(op) and op.inputs[0] in pinned:
+            if is_view(op) and op.inputs[0] in pinned:
                 pinned.add(op.outputs[0])
                 c = b.copy(op.outputs[0], name=op.outputs[0].name)
                 vmap[op.outputs[0]] = c

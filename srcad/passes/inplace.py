@@ -22,7 +22,8 @@ from ..ir.core import Builder, Function, Op, Region, Value, substitute
 _VIEWS = ("getslice", "take", "transpose", "reshape", "expand_dims")
 
 
-def _is_view(op: Op) -> bool:
+def is_view(op: Op) -> bool:
+    """Does op return an array that looks into its first input's memory (a NumPy view)?"""
     return (op.prim in _VIEWS or op.prim == "getitem") and op.outputs[0].type.ndim > 0
 
 
@@ -44,7 +45,7 @@ class _Inplace:
             for o in op.outputs:
                 self.producer[o] = op
                 self.home[o] = r
-            if _is_view(op):
+            if is_view(op):
                 self.views.setdefault(op.inputs[0], []).append(op.outputs[0])
             if op.prim == "push" and op.inputs[0].type.ndim:
                 self.pushed.add(op.inputs[0])
@@ -89,7 +90,7 @@ class _Inplace:
             init = lop.inputs[3 + k] if lop.prim == "for" else lop.inputs[k]
             body = lop.regions[-1]
             return self.owned(init, assume) and self.owned(body.yields[k], assume | {v})
-        if op.prim == "pop" or _is_view(op):
+        if op.prim == "pop" or is_view(op):
             return False
         if op.prim == "put":
             return self.owned(op.inputs[0], assume)
