@@ -20,6 +20,12 @@ updates, tape ops, control flow or unknown ops):
   really sums (``lead`` axes, or axes where the target is statically 1).
 * ``dim`` ops of group values (the loop extents) and scalar ops computed from them (the
   *prologue*, e.g. ``1 / len(x)`` of a mean).
+* matrix-vector products streamed row by row (rank-1 groups): ``dot(X, w)`` (X 2-D, w 1-D,
+  neither computed by the group) as a ``rowdot`` loop-body op, ``X[i] . w`` per row, and
+  ``dot(X.T, r)`` / ``dot(r, X)`` of a group value ``r`` as a reduction that adds ``r[i] X[i]``
+  per row.  A gradient like logistic regression's (``z = X w``, elementwise loss,
+  ``X^T r``) then reads X once, row by row while the row is in cache, instead of twice
+  through BLAS.
 
 A group is emitted where its last op stands; the plan cuts a group wherever an op between
 its first and last op (or a group op itself, for a reduction's result) would read a group
@@ -37,6 +43,7 @@ from ..primitives.registry import TYPE_RULES
 _DTYPES = ("f64", "bool")
 _EFFECTS = ("push", "pop", "reserve")
 _REDUCE = ("sum", "amax", "amin")
+_LOOP_KINDS = ("elem", "ident", "expand", "rowdot")  # ops evaluated per element of the nest
 
 
 @dataclass(eq=False)
@@ -51,7 +58,7 @@ class Group:
 
     @property
     def elems(self) -> list[Op]:
-        return [op for op in self.ops if self.kind[id(op)] in ("elem", "ident", "expand")]
+        return [op for op in self.ops if self.kind[id(op)] in _LOOP_KINDS]
 
     @property
     def reds(self) -> list[Op]:
@@ -115,12 +122,42 @@ def static_ones(fn_body: Region) -> dict[Value, frozenset[int]]:
     return ones
 
 
+def transposed(fn_body: Region) -> dict[Value, Value]:
+    """``X.T`` values (of 2-D X) -> X: a matrix-vector reduction reads X's rows."""
+    return {op.outputs[0]: op.inputs[0] for op in fn_body.walk()
+            if op.prim == "transpose" and op.inputs[0].type.ndim == 2}
+
+
+def matvec(op: Op, trans: dict[Value, Value]) -> tuple[Value, Value] | None:
+    """(X, r) when ``op`` is ``dot(X.T, r)`` or ``dot(r, X)``: ``sum_i r[i] X[i, :]``."""
+    if op.prim != "dot" or len(op.outputs) != 1:
+        return None
+    a, c = op.inputs
+    if a.type.ndim == 2 and c.type.ndim == 1 and a in trans:
+        x, r = trans[a], c
+    elif a.type.ndim == 1 and c.type.ndim == 2:
+        x, r = c, a
+    else:
+        return None
+    if x.type.dtype != "f64" or r.type.dtype != "f64" or op.outputs[0].type.dtype != "f64":
+        return None
+    return x, r
+
+
+def red_input(op: Op, trans: dict[Value, Value]) -> Value:
+    """The group value a reduction consumes."""
+    mv = matvec(op, trans) if op.prim == "dot" else None
+    return mv[1] if mv else op.inputs[0]
+
+
 # ----------------------------------------------------------------------------- planning
 
 class _Planner:
-    def __init__(self, region: Region, ones: dict[Value, frozenset[int]]):
+    def __init__(self, region: Region, ones: dict[Value, frozenset[int]],
+                 trans: dict[Value, Value]):
         self.region = region
         self.ones = ones
+        self.trans = trans
         self.pos = {id(op): k for k, op in enumerate(region.ops)}
         # consumers: value -> positions of ops of this region reading it (also through
         # nested regions); yielded values are used "at the end"
@@ -147,6 +184,12 @@ class _Planner:
             return None
         if op.prim == "expand_like":
             return "expand"
+        if op.prim == "dot":
+            x, w = op.inputs
+            # (X.T . r is a matrix-vector reduction over X's rows instead, see matvec)
+            ok = ((x.type.ndim, w.type.ndim) == (2, 1) and x not in self.trans
+                  and x.type.dtype == w.type.dtype == "f64")
+            return "rowdot" if ok and out.type.dtype == "f64" else None
         if op.prim == "unbroadcast":
             c, like = op.inputs
             if op.params.get("lead", 0) == 0 and self.o(like) == self.o(c):
@@ -202,6 +245,8 @@ class _Planner:
                 continue
             kinds[k] = kd
             parent[k] = k
+            if kd == "rowdot":  # its operands are read whole, not per element
+                continue
             out = op.outputs[0]
             for v in op.inputs:
                 j = prod.get(v)
@@ -221,8 +266,14 @@ class _Planner:
             if not _pure(op) or len(op.outputs) != 1:
                 continue
             x = op.inputs[0] if op.inputs else None
-            from_elem = x in prod and kinds.get(prod[x]) in ("elem", "expand", "ident")
-            if op.prim == "dim" and from_elem:
+            mv = matvec(op, self.trans)
+            if mv is not None:
+                x = mv[1]
+            from_elem = x in prod and kinds.get(prod[x]) in _LOOP_KINDS
+            if mv is not None:
+                if from_elem and x.type.ndim == 1 and not self.o(x):
+                    kinds[k], owner[k] = "red", owner[prod[x]]
+            elif op.prim == "dim" and from_elem:
                 root = owner[prod[x]]
                 kinds[k], owner[k] = "dim", root
                 pro[op.outputs[0]] = root
@@ -254,6 +305,9 @@ class _Planner:
         outs = {v for op in g.ops for v in op.outputs}
         red_outs = {v for op in g.reds for v in op.outputs}
         worst = None
+        for op in g.ops:  # a row dot reads its vector whole: it must exist before the loop
+            if g.kind[id(op)] == "rowdot" and any(v in outs for v in op.inputs):
+                return self.pos[id(op)]
         for k in range(first + 1, g.pos + 1):
             op = self.region.ops[k]
             if id(op) in own:
@@ -276,12 +330,14 @@ class _Planner:
                 g.materialize.append(v)
         need = set(g.materialize)
         for op in g.reds:
-            need.add(op.inputs[0])
+            need.add(red_input(op, self.trans))
         for op in reversed(elems):
             if op.outputs[0] not in need:
                 continue
             g.live.add(id(op))
             kd = g.kind[id(op)]
+            if kd == "rowdot":
+                continue
             for v in op.inputs[:1] if kd in ("expand", "ident") else op.inputs:
                 need.add(v)
         n_live = len(g.live) + len(g.reds)
@@ -315,8 +371,9 @@ class _Planner:
         return items
 
 
-def plan_region(region: Region, ones: dict[Value, frozenset[int]]) -> list:
+def plan_region(region: Region, ones: dict[Value, frozenset[int]],
+                trans: dict[Value, Value] | None = None) -> list:
     """The region's ops in emission order, fused groups as :class:`Group` items."""
     if not any(op.outputs and op.outputs[0].type.ndim for op in region.ops):
         return list(region.ops)
-    return _Planner(region, ones).plan()
+    return _Planner(region, ones, trans or {}).plan()

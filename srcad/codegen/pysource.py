@@ -14,7 +14,7 @@ from ..ir.core import Function, Op, Region, Value
 from ..ir.naming import Namer
 from ..primitives import REGISTRY
 from ..primitives.scalar import literal
-from .fuse import Group, plan_region, static_ones
+from .fuse import Group, matvec, plan_region, static_ones, transposed
 
 # Fuse elementwise chains and their reductions into loop nests (SRCAD_FUSE=0: one NumPy call
 # per op, as before).
@@ -67,6 +67,7 @@ class PySource:
         self.adjoint = False
         self.fuse = FUSE and backend == "cpu"
         self.ones: dict = {}
+        self.trans: dict = {}
         self.top_index: dict[int, int] = {}
         self.adjoint_from: int | None = None
         self.vmath = _vmath_names() if self.fuse else frozenset()
@@ -114,6 +115,7 @@ class PySource:
         stacks = [s for s in stacks if s in _NP_DTYPE]
         if self.fuse:
             self.ones = static_ones(fn.body)
+            self.trans = transposed(fn.body)
         self.top_index = {id(op): k for k, op in enumerate(fn.body.ops)}
         self.adjoint_from = adjoint_from
         for item in self.items(fn.body):
@@ -141,7 +143,7 @@ class PySource:
     # -- ops ---------------------------------------------------------------------------------
 
     def items(self, r: Region) -> list:
-        return plan_region(r, self.ones) if self.fuse else list(r.ops)
+        return plan_region(r, self.ones, self.trans) if self.fuse else list(r.ops)
 
     def item(self, item, indent: int) -> None:
         if isinstance(item, Group):
@@ -270,21 +272,29 @@ class PySource:
         axes = [k for k in range(R) if k not in one_axes]
         ones = self.ones
         produced = {op.outputs[0] for op in g.elems}
-        # operands whose shapes the loop nest relies on: (value, offset of its axis 0)
-        operands: list[tuple[Value, int]] = []
+        # operands whose shapes the loop nest relies on: (value, offset of its axis 0, how
+        # many of its axes are loop axes); row-streamed matrices only their axis 0
+        operands: list[tuple[Value, int, int]] = []
+        conds = []
         for op in g.ops:
             kd = g.kind[id(op)]
             if kd in ("elem", "expand", "ident"):
-                operands += [(v, R - v.type.ndim) for v in op.inputs
+                operands += [(v, R - v.type.ndim, v.type.ndim) for v in op.inputs
                              if v.type.ndim and v not in produced]
+            elif kd == "rowdot":
+                x, w = op.inputs
+                operands.append((x, 0, 1))
+                conds.append(f"{self.v(x)}.shape[1] == {self.v(w)}.shape[0]")
             elif kd == "red" and op.prim == "unbroadcast":
                 like = op.inputs[1]
                 if like not in produced:
-                    operands.append((like, op.params.get("lead", 0)))
+                    operands.append((like, op.params.get("lead", 0), like.type.ndim))
+            elif kd == "red" and op.prim == "dot":
+                operands.append((matvec(op, self.trans)[0], 0, 1))
         provider: dict[int, str] = {}
         checks: list[tuple[Value, int, int | None]] = []  # (operand, axis, loop axis / None: 1)
-        for v, off in dict.fromkeys(operands):
-            for j in range(v.type.ndim):
+        for v, off, nax in dict.fromkeys(operands):
+            for j in range(nax):
                 k = off + j
                 if j in ones.get(v, ()):
                     continue
@@ -305,7 +315,7 @@ class PySource:
         def ext(k):
             return "1" if k is None or k in one_axes else n[k]
 
-        conds = []  # one comparison per operand: v.shape == (n0, n1) or per axis
+        # one comparison per operand: v.shape == (n0, n1) or per axis
         by_value: dict[Value, list] = {}
         for v, j, k in checks:
             by_value.setdefault(v, []).append((j, k))
@@ -326,7 +336,9 @@ class PySource:
         # reductions: out axes -> loop axis or None (index 0)
         red_maps = []
         for op in g.reds:
-            if op.prim in ("sum", "amax", "amin"):
+            if op.prim == "dot":  # rows of X weighted by the group value: kept apart
+                m = [None]
+            elif op.prim in ("sum", "amax", "amin"):
                 a, keep = op.params["axis"], op.params["keepdims"]
                 if a is None:
                     m = []
@@ -379,8 +391,12 @@ class PySource:
             kept = {k for k in m if k is not None}
             out = self.v(op.outputs[0])
             out_shape = shape([ext(k) for k in m])
-            init = _RED_INIT[op.prim]
-            if not m:
+            init = _RED_INIT.get(op.prim, "0.0")
+            if op.prim == "dot":
+                x = self.v(matvec(op, self.trans)[0])
+                how, acc = "axpy", x
+                self.w(body, f"{out} = np.zeros(({x}.shape[1],), np.float64)")
+            elif not m:
                 how, acc = "scalar", out
                 self.w(body, f"{out} = {init}")
             elif axes and len(axes) >= 2 and set(axes) - kept == {axes[-1]}:
@@ -414,7 +430,8 @@ class PySource:
             self.comment(depth, op)
             kd = g.kind[id(op)]
             args = []
-            for v in op.inputs[:1] if kd in ("expand", "ident") else op.inputs:
+            for v in (op.inputs[:1] if kd in ("expand", "ident") else
+                      [] if kd == "rowdot" else op.inputs):
                 if v in elem:
                     args.append(elem[v])
                 elif v.type.ndim == 0:
@@ -426,12 +443,18 @@ class PySource:
             elem[out] = name
             if kd in ("expand", "ident"):
                 expr = args[0]
+            elif kd == "rowdot":  # X[i] . w, vectorized (reassociated) in the runtime
+                expr = f"_rt.rowdot({self.v(op.inputs[0])}, {idx[0]}, {self.v(op.inputs[1])})"
             else:
                 expr = self.loop_expr(op, args)
             self.w(depth, f"{name} = {expr}")
         for v in g.materialize:
             self.w(depth, f"{self.v(v)}[{', '.join(full)}] = {elem[v]}")
         for op, how, acc, sub in plans:
+            if how == "axpy":
+                e = elem[matvec(op, self.trans)[1]]
+                self.w(depth, f"_rt.axpy_row({self.v(op.outputs[0])}, {e}, {acc}, {idx[0]})")
+                continue
             e = elem[op.inputs[0]]
             target = acc if how in ("scalar", "row") else f"{self.v(op.outputs[0])}[{sub}]"
             if op.prim in ("sum", "unbroadcast"):

@@ -104,3 +104,22 @@ def mask(v, c):
         if not flat_c[i]:
             flat_out[i] = 0.0
     return flat_out.reshape(out.shape)
+
+
+# Row-streamed matrix-vector products of fused loops (codegen/fuse.py).  The dot product is
+# reassociated ("reassoc": partial sums in SIMD lanes, like BLAS) so LLVM vectorizes it; only
+# this function carries the flag, not the loop that calls it.
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def rowdot(X, i, w):
+    """X[i, :] . w"""
+    s = 0.0
+    for j in range(w.shape[0]):
+        s += X[i, j] * w[j]
+    return s
+
+
+@numba.njit(cache=True)
+def axpy_row(out, a, X, i):
+    """out += a * X[i, :]"""
+    for j in range(out.shape[0]):
+        out[j] += a * X[i, j]
