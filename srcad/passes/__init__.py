@@ -1,10 +1,11 @@
-"""Optimization passes on the IR: simplify, CSE, DCE.  Each pass is small and keeps the IR
-verifiable; ``optimize`` runs them to a fixpoint."""
+"""Optimization passes on the IR: simplify, shape-only operands, CSE, DCE.  Each pass is small
+and keeps the IR verifiable; ``optimize`` runs them to a fixpoint."""
 from __future__ import annotations
 
 from ..ir.core import Function
 from .cse import cse
 from .dce import dce
+from .shapes import shape_operands
 from .simplify import simplify
 
 
@@ -12,6 +13,7 @@ def optimize(fn: Function, verify_each: bool = False) -> Function:
     from ..ir.verifier import verify
     for _ in range(6):
         changed = simplify(fn)
+        changed |= shape_operands(fn)
         changed |= cse(fn)
         changed |= dce(fn)
         if verify_each:
@@ -21,4 +23,4 @@ def optimize(fn: Function, verify_each: bool = False) -> Function:
     return fn
 
 
-__all__ = ["cse", "dce", "optimize", "simplify"]
+__all__ = ["cse", "dce", "optimize", "shape_operands", "simplify"]

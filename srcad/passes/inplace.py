@@ -18,6 +18,7 @@ and not handled here.
 from __future__ import annotations
 
 from ..ir.core import Builder, Function, Op, Region, Value, substitute
+from .shapes import shape_only_inputs
 
 _VIEWS = ("getslice", "take", "transpose", "reshape", "expand_dims")
 
@@ -107,8 +108,11 @@ class _Inplace:
 
     @staticmethod
     def _uses(ops, yields, vals: set[Value]) -> bool:
+        """Do ops or yields read a value of vals?  Shape-only operands do not count: a write
+        never changes a shape."""
         for op in ops:
-            if any(x in vals for x in op.inputs):
+            skip = shape_only_inputs(op)
+            if any(x in vals for k, x in enumerate(op.inputs) if k not in skip):
                 return True
             for reg in op.regions:
                 if _Inplace._uses(reg.ops, reg.yields, vals):

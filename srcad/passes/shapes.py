@@ -1,0 +1,104 @@
+"""Shape-only operands read an earlier value of the same shape.
+
+Some ops read an input only for its shape: ``expand_like c, like``, ``unbroadcast c, like``,
+``zeros_like x``, ``dim x``, ``scatter_add_rows c, like, idx``.  When that input is the result
+of an op whose output provably has the shape of one of its own inputs, the shape read moves to
+that input, repeatedly.  The result is then no longer kept alive (or written to an array by a
+fused loop) just so that its shape can be read: in ``sum(Y * Y, axis=1)``'s adjoint
+``expand_like ct, Y*Y`` becomes ``expand_like ct, Y``.
+
+Provably the same shape (never through broadcasting of two different arrays):
+
+* elementwise ops whose array inputs are all one value (``exp x``, ``mul Y, Y``,
+  ``sub 1.0, x``): the output has that value's shape;
+* ``expand_like c, like`` with a scalar ``c``, and ``unbroadcast c, like``: like's shape;
+* ``copy x``, ``mask v, c``, and the in-place updates (``put``, ``put_add``, ``index_add``,
+  ``slice_add``): their first input's shape (a write never changes a shape, which is also why
+  ``passes/inplace.py`` does not count shape reads as reads of the old version).
+"""
+from __future__ import annotations
+
+from ..ir.core import Function, Op, Value
+from ..primitives import REGISTRY
+
+# primitive -> (indices of shape-only inputs, whether the result type also takes the dtype of
+# that input: then a replacement must have the same dtype, not just the same shape)
+SHAPE_ONLY: dict[str, tuple[tuple[int, ...], bool]] = {
+    "expand_like": ((1,), False),
+    "dim": ((0,), False),
+    "unbroadcast": ((1,), True),
+    "zeros_like": ((0,), True),
+    "scatter_add_rows": ((1,), True),
+}
+
+# ops whose output has their first input's shape
+_FIRST_SHAPE = ("copy", "mask", "put", "put_add", "index_add", "slice_add")
+
+
+def shape_only_inputs(op: Op) -> tuple[int, ...]:
+    """Indices of the inputs op reads only for their shape."""
+    entry = SHAPE_ONLY.get(op.prim)
+    return entry[0] if entry else ()
+
+
+def same_shape_input(op: Op) -> Value | None:
+    """An input of op that provably has the shape of op's (single, array) output, or None."""
+    if len(op.outputs) != 1 or op.regions:
+        return None
+    out = op.outputs[0]
+    if out.type.ndim == 0:
+        return None
+    cand = None
+    if op.prim in _FIRST_SHAPE:
+        cand = op.inputs[0]
+    elif op.prim == "unbroadcast":
+        cand = op.inputs[1]
+    elif op.prim == "expand_like":
+        if op.inputs[0].type.ndim == 0:
+            cand = op.inputs[1]
+    elif op.prim in REGISTRY and _elementwise(op.prim):
+        arrays = {id(x): x for x in op.inputs if x.type.ndim > 0}
+        if len(arrays) == 1:
+            cand = next(iter(arrays.values()))
+    if cand is None or cand.type.ndim != out.type.ndim:
+        return None
+    return cand
+
+
+def _elementwise(name: str) -> bool:
+    from ..codegen.fuse import is_elementwise  # lazy: codegen imports the passes' users
+    return is_elementwise(REGISTRY[name])
+
+
+def shape_source(v: Value, producer: dict[Value, Op], same_dtype: bool) -> Value:
+    """The earliest value with v's shape (and dtype, if asked) along same-shape ops."""
+    best, seen = v, {v}
+    while True:
+        op = producer.get(v)
+        if op is None:
+            return best
+        w = same_shape_input(op)
+        if w is None or w in seen:
+            return best
+        seen.add(w)
+        v = w
+        if not same_dtype or w.type == best.type:
+            best = w
+
+
+def shape_operands(fn: Function) -> bool:
+    producer = {o: op for op in fn.body.walk() for o in op.outputs}
+    changed = False
+    for op in fn.body.walk():
+        entry = SHAPE_ONLY.get(op.prim)
+        if entry is None:
+            continue
+        idx, same_dtype = entry
+        for k in idx:
+            if k >= len(op.inputs):
+                continue
+            src = shape_source(op.inputs[k], producer, same_dtype)
+            if src is not op.inputs[k]:
+                op.inputs = op.inputs[:k] + [src] + op.inputs[k + 1:]
+                changed = True
+    return changed
