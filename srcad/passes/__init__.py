@@ -1,8 +1,9 @@
-"""Optimization passes on the IR: simplify, shape-only operands, CSE, DCE.  Each pass is small
-and keeps the IR verifiable; ``optimize`` runs them to a fixpoint."""
+"""Optimization passes on the IR: simplify, algebra, shape-only operands, CSE, DCE.  Each pass
+is small and keeps the IR verifiable; ``optimize`` runs them to a fixpoint."""
 from __future__ import annotations
 
 from ..ir.core import Function
+from .algebra import algebra
 from .cse import cse
 from .dce import dce
 from .shapes import shape_operands
@@ -13,6 +14,7 @@ def optimize(fn: Function, verify_each: bool = False) -> Function:
     from ..ir.verifier import verify
     for _ in range(6):
         changed = simplify(fn)
+        changed |= algebra(fn)
         changed |= shape_operands(fn)
         changed |= cse(fn)
         changed |= dce(fn)
@@ -23,4 +25,4 @@ def optimize(fn: Function, verify_each: bool = False) -> Function:
     return fn
 
 
-__all__ = ["cse", "dce", "optimize", "shape_operands", "simplify"]
+__all__ = ["algebra", "cse", "dce", "optimize", "shape_operands", "simplify"]
