@@ -12,6 +12,8 @@ each such value the planner (``_plan``) either
 * tapes it: the primal region pushes it onto a typed stack at its end, the adjoint region pops
   it at its start.  Expensive results (sin, exp, pow...), loop carries and control-flow results
   are taped: this is Tapenade's "to be recorded" set with recomputation of cheap values.
+  Sums of arrays are taped too: their result is smaller than the operand that recomputing
+  them would read again.
 
 Pushes sit at the very end of a region and pops at the very start of its adjoint, so nested
 regions' tapes interleave correctly (LIFO).  ``for`` loops reserve their tape from the trip
@@ -390,6 +392,7 @@ class Reverse:
                 vmap[v] = c
                 return c
             if (op is None or op.prim in _CONTROL or REGISTRY[op.prim].cost > 1 or
+                    _reduces(op) or
                     any(x in self.pinned for x in op.inputs)):  # reads a buffer written later
                 new = Value(v.type, v.name)
                 vmap[v] = new
@@ -430,6 +433,12 @@ class Reverse:
                 o.params["checked"] = False
         return [Op("reserve", [trip], [], {"stack": stack, "per_iter": n}, (), op.loc)
                 for stack, n in counts.items()]
+
+
+def _reduces(op: Op) -> bool:
+    """A sum of an array: recomputing it reads its whole operand again (an (n, d) array for an
+    (n,) result), while its result is smaller than the operand, so it is taped instead."""
+    return op.prim == "sum" and op.inputs[0].type.ndim > 0
 
 
 class _ThreadedAdjoints(dict):
