@@ -7,7 +7,8 @@ x1 afterwards.  This pass inserts ``copy`` ops where that is not so:
 * x1 (or a view of it) is used later on some path (path-sensitive for ``if`` branches);
 * x1 is defined outside the loop whose body writes it (each iteration needs the original);
 * x1 is not owned by the function: a parameter (the caller's array: derivative calls never
-  modify their arguments), a view into another array, or an array popped from a tape;
+  modify their arguments), a view into another array (or an ``unbroadcast`` result, which is
+  its operand when no summing is needed), or an array popped from a tape;
 * x1 was pushed onto a tape (the tape keeps a reference).
 
 A loop whose body writes its carry in place destroys the carry's initial value, and an ``if``
@@ -28,6 +29,12 @@ def is_view(op: Op) -> bool:
     return (op.prim in _VIEWS or op.prim == "getitem") and op.outputs[0].type.ndim > 0
 
 
+def may_alias(op: Op) -> bool:
+    """A view, or an op whose generated code may return its first input itself:
+    ``_rt.unbroadcast(c, x)`` is ``c`` when the shapes already agree."""
+    return is_view(op) or (op.prim == "unbroadcast" and op.outputs[0].type.ndim > 0)
+
+
 class _Inplace:
     def __init__(self, fn: Function):
         self.fn = fn
@@ -46,7 +53,7 @@ class _Inplace:
             for o in op.outputs:
                 self.producer[o] = op
                 self.home[o] = r
-            if is_view(op):
+            if may_alias(op):
                 self.views.setdefault(op.inputs[0], []).append(op.outputs[0])
             if op.prim == "push" and op.inputs[0].type.ndim:
                 self.pushed.add(op.inputs[0])
@@ -91,7 +98,7 @@ class _Inplace:
             init = lop.inputs[3 + k] if lop.prim == "for" else lop.inputs[k]
             body = lop.regions[-1]
             return self.owned(init, assume) and self.owned(body.yields[k], assume | {v})
-        if op.prim == "pop" or is_view(op):
+        if op.prim == "pop" or may_alias(op):
             return False
         if op.prim == "put":
             return self.owned(op.inputs[0], assume)
