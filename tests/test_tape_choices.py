@@ -4,6 +4,10 @@
   loop reads the whole (n, d) operand again for an (n,) result (srcad/ad/reverse.py, ``_plan``).
 * A cotangent handed to an adjoint loop is copied only when something else may read it
   (srcad/passes/copies.py): a fresh array read by nothing but the copy is used as it is.
+* A write into an ``unbroadcast`` result copies it first: the generated code returns the
+  operand itself when no summing is needed (srcad/passes/inplace.py).
+* Reads of parts of a row ``r = W[k]`` (``r[:2]``, ``r[j]``) add their cotangents straight into
+  W's adjoint (``W_bar[k, :2] += ...``), with no zero-filled adjoint buffer for the row.
 
 Gradients are checked against central finite differences, compiled and interpreted."""
 import numpy as np
@@ -40,6 +44,25 @@ def shared_cotangent(x, w):
     return np.sum(np.sin(s + x))
 
 
+def row_parts(W, v):
+    total = 0.0
+    for k in range(W.shape[0]):
+        r = W[k]
+        total = total + np.sum(r[:2] * r[:2]) + np.sum(np.exp(r[2:])) * r[1] + v[k] * r[0]
+    row = W[0]
+    return total + np.sum(np.sin(row)) + row[2] * v[0]
+
+
+def write_then_broadcast(x, z, u):
+    """Adjoint of the write: ``y_bar[1, 1] = 0`` in place.  y_bar and z_bar are unbroadcasts
+    of one cotangent; when u's (1, 3) shape makes the fused loop fall back to NumPy,
+    ``_rt.unbroadcast`` returns that cotangent itself, so the write must go to a copy."""
+    y = x * 2.0
+    y[1, 1] = 0.0
+    w = y + z + u
+    return np.sum(np.sin(w))
+
+
 def _grad_ir(f, args):
     d = as_differentiable(f)
     types = tuple(type_of_python_value(a) for a in args)
@@ -54,6 +77,10 @@ def _args(name):
     rng = np.random.default_rng(7)
     if name == "running_max":
         return rng.standard_normal((6, 3)), rng.standard_normal((4, 3))
+    if name == "write_then_broadcast":
+        return rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), rng.standard_normal((1, 3))
+    if name == "row_parts":
+        return rng.standard_normal((3, 5)), rng.standard_normal(3)
     return rng.uniform(0.5, 1.0, 5), rng.uniform(0.5, 1.0, 4)
 
 
@@ -67,7 +94,8 @@ def test_sums_are_taped_not_recomputed():
 
 
 @pytest.mark.parametrize("backend", ["numba", "interpret"])
-@pytest.mark.parametrize("name", ["running_max", "carried", "shared_cotangent"])
+@pytest.mark.parametrize("name", ["running_max", "carried", "shared_cotangent", "row_parts",
+                                  "write_then_broadcast"])
 def test_gradients(name, backend):
     f = globals()[name]
     check_grads(f, _args(name), modes=("rev",), backend=backend)
@@ -89,3 +117,17 @@ def test_shared_cotangent_is_copied():
     producer = {o: op for op in ir.body.walk() for o in op.outputs}
     inits = [producer.get(x) for x in loop.inputs[3:]]
     assert "copy" in [op.prim for op in inits if op is not None]
+
+
+def test_row_parts_add_into_the_matrix_adjoint():
+    args = _args("row_parts")
+    ir = _grad_ir(row_parts, args)
+    ops = list(ir.body.walk())
+    # the only zero-filled buffers are the adjoints of W and v themselves
+    assert sorted(op.inputs[0].name for op in ops if op.prim == "zeros_like") == ["W", "v"]
+    assert not [op for op in ops if op.prim == "slice_add"]
+    assert [op for op in ops if op.prim == "put_add"]
+
+
+def test_row_parts_second_order():
+    check_grads(row_parts, _args("row_parts"), order=2, backend="interpret")

@@ -63,6 +63,10 @@ class Reverse:
         # to them are masked too, so inf * 0 on the untaken side never becomes NaN
         self.masks: dict[Value, Value] = {}
         self.varied = varied_values(self.fn, [self.fn.params[i] for i in wrt])
+        # rows (and sub-arrays) read with integer indices: x[i] = getitem(x, i)
+        self.rows = {op.outputs[0]: (op.inputs[0], list(op.inputs[1:]))
+                     for op in self.fn.body.walk()
+                     if op.prim == "getitem" and op.outputs[0].type.ndim > 0}
 
     # -- driver ------------------------------------------------------------------------------
 
@@ -113,7 +117,21 @@ class Reverse:
 
     def _accumulate_sparse(self, b: Builder, adj: dict, v: Value, c: Sparse) -> None:
         """x[idx] contributions are added in place into an adjoint buffer this transform owns
-        (a fresh zeros_like / copy that nothing else refers to)."""
+        (a fresh zeros_like / copy that nothing else refers to).  A contribution to a row
+        ``v = x[i]`` goes straight into x's buffer (``x_bar[i, a:b] += c``): no zero-filled
+        buffer for the row that would only be added into x's afterwards."""
+        row = self.rows.get(v)
+        if row is not None and row[0] in self.varied:
+            x, idx = row
+            ints = ("i",) * len(idx)
+            if c.kind == "index":
+                c = Sparse("index", idx + c.index, c.value)
+            elif c.kind == "slice":
+                c = Sparse("spec", idx + c.index, c.value, ints + ("s",))
+            else:
+                c = Sparse("spec", idx + c.index, c.value, ints + tuple(c.spec))
+            self._accumulate_sparse(b, adj, x, c)
+            return
         prev = adj.get(v)
         if prev is None:
             base = b.zeros_like(v, name=_bar_name(v))
