@@ -12,6 +12,11 @@ OpenBLAS (the wheels' DYNAMIC_ARCH build) runs its AVX2 kernels on AVX-512 AMD C
 ``OPENBLAS_CORETYPE=SKYLAKEX`` (set here when the CPU has AVX-512 and the variable is unset)
 selects its AVX-512 kernels, which XLA uses anyway: measured 2.1 -> 1.2 ms for a 256x784 @
 784x256 product on one core of this machine's EPYC, JAX 1.0 ms.
+
+Memory: glibc keeps freed memory for the next call (``srcad.keep_freed_memory()``, for every
+implementation in the process alike) unless ``BENCH_DEFAULT_MALLOC=1``; by default it returns
+large freed blocks to the kernel and each call faults fresh pages in (GMM: ~9,300 page
+faults, ~18 ms of system time per srcad gradient call on this machine).
 """
 import os
 
@@ -33,5 +38,12 @@ if "OPENBLAS_CORETYPE" not in os.environ and _avx512():
     os.environ["OPENBLAS_CORETYPE"] = "SKYLAKEX"
 if hasattr(os, "sched_setaffinity") and os.environ.get("BENCH_ALL_CORES") != "1":
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+if os.environ.get("BENCH_DEFAULT_MALLOC") != "1":
+    from srcad.memory import keep_freed_memory
+
+    KEPT_MEMORY = keep_freed_memory()
+else:
+    KEPT_MEMORY = False
 
 WORKLOADS = ("seed", "rk4", "arrays", "vmath")

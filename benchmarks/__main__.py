@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from benchmarks import WORKLOADS
+from benchmarks import KEPT_MEMORY, WORKLOADS
 from benchmarks._timing import versions
 
 
@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(versions())
     print(f"{platform.machine()} / {platform.processor() or platform.platform()}")
+    print("one CPU, one thread per library; malloc: "
+          + ("freed memory kept for the next call (srcad.keep_freed_memory)" if KEPT_MEMORY
+             else "glibc defaults (BENCH_DEFAULT_MALLOC=1)"))
     for name in names:
         t0 = time.perf_counter()
         importlib.import_module(f"benchmarks.{name}").main()

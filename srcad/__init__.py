@@ -35,9 +35,11 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .frontend.calls import checkpoint, stop_gradient
+from .memory import keep_freed_memory
 
 __all__ = [
     "Differentiable",
+    "keep_freed_memory",
     "NotDifferentiableError",
     "SrcadError",
     "SrcadNameError",
