@@ -273,7 +273,9 @@ register(Primitive(
     lambda b, xs, outs, cts, p, act: [
         Sparse("slice", list(xs[1:]), cts[0]) if cts[0] is not None and act[0] else None,
         None, None, None],
-    "{0}[{1}:{2}:{3}]", domain=[(-2, 2)], extra={"test_shape": [(6,)], "test_index": [1, 5, 2]},
+    # no ":1": Numba types x[a:b] of a C-contiguous array as contiguous, x[a:b:1] not
+    lambda a, p: f"{a[0]}[{a[1]}:{a[2]}]" if a[3] == "1" else f"{a[0]}[{a[1]}:{a[2]}:{a[3]}]",
+    domain=[(-2, 2)], extra={"test_shape": [(6,)], "test_index": [1, 5, 2]},
     doc="x[start:stop:step] along the first axis"))
 
 
