@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ad import jvp_function, vjp_function
-from .codegen import generate_module, load_module
+from .codegen import generate_module, load_function
 from .errors import SrcadTypeError
 from .frontend import lower_function, parse_function
 from .ir.core import Function, clone_function
@@ -176,8 +176,7 @@ class Differentiable:
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
                              report_tape=spec.report_tape, adjoint_from=built.adjoint_from,
                              decorator=_decorator(self.parallel))
-        mod = load_module(src, built.name)
-        return getattr(mod, built.name)
+        return load_function(src, built.name)
 
     def _entry(self, spec: Spec) -> Callable:
         entry = self._entries.get(spec)

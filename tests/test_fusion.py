@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import srcad
+import srcad.codegen.rt
 from srcad.codegen import pysource
 from srcad.testing import check_grads, nrt_allocations
 
@@ -187,3 +188,43 @@ def test_fusion_inside_loops_and_branches():
     x, y = rng.standard_normal((2, 3)), rng.standard_normal(3)
     assert srcad.differentiate(f)(x, y) == pytest.approx(f(x, y), rel=1e-12)
     check_grads(f, (x, y), modes=("fwd", "rev"))
+
+
+def test_unfused_function_compiles_only_when_a_guard_fails():
+    """The NumPy statements of fused groups live in a second function, compiled on demand:
+    shapes the loops index never compile it; (2, 1) against (1, 3) does, once, and every later
+    call with those types uses it (values and gradients as NumPy's)."""
+    from numba.core.runtime import _nrt_python as nrt
+    from numba.core.runtime import rtsys
+
+    from srcad.api import Spec, as_differentiable
+
+    def f(a, b):
+        return np.sum(np.exp(a + b) * a - b)
+    rng = np.random.default_rng(4)
+    d = as_differentiable(f)
+    spec = Spec("grad", (0, 1))
+    fits = (rng.standard_normal((2, 3)), rng.standard_normal((2, 3)))
+    fn = d.compiled(spec, fits)
+    fn(*fits)
+    assert fn.fused.signatures and not fn.unfused.signatures
+    odd = (rng.standard_normal((2, 1)), rng.standard_normal((1, 3)))
+    assert d.compiled(spec, odd) is fn  # same types: the same compiled function
+    g = fn(*odd)
+    assert fn.unfused.signatures
+    check_grads(f, odd, modes=("fwd", "rev"))
+    for x, y in zip(g, _interpret_grad(f, odd, (0, 1))):
+        np.testing.assert_allclose(x, y, rtol=1e-12)
+    # the guard raises with arrays alive: they are freed
+    was_on = nrt.memsys_stats_enabled()
+    nrt.memsys_enable_stats()
+    try:
+        s0 = rtsys.get_allocation_stats()
+        for _ in range(5):
+            with pytest.raises(srcad.codegen.rt.ShapeFallback):
+                fn.fused(*odd)
+        s1 = rtsys.get_allocation_stats()
+    finally:
+        if not was_on:
+            nrt.memsys_disable_stats()
+    assert s1.alloc - s0.alloc == s1.free - s0.free > 0

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from srcad.ad import jvp_function, vjp_function
-from srcad.codegen import generate_module, load_module
+from srcad.codegen import generate_module, load_function
 from srcad.ir import Builder, Function, Region, Value, clone_function, interpret, verify
 from srcad.ir.types import I64, Type
 from srcad.passes import optimize
@@ -276,7 +276,7 @@ def compiled(which: str, cfg: Config) -> Callable[..., Any]:
     fn = optimized(which, cfg)
     stem = "test_prim_" + re.sub(r"\W", "_", cfg.id) + "_" + which
     src = generate_module(fn, stem, tuple(range(len(fn.outputs))), f"{which} of {cfg.id}")
-    return getattr(load_module(src, stem), stem)
+    return load_function(src, stem)
 
 
 # --------------------------------------------------------------------------- flat views

@@ -49,3 +49,31 @@ def load_module(source: str, stem: str):
     spec.loader.exec_module(mod)
     _loaded[modname] = mod
     return mod
+
+
+def load_function(source: str, name: str):
+    """The compiled function ``name`` of the module ``source`` (see :func:`load_module`).  When
+    the module also has ``name + "_unfused"`` (fused loops whose shape guards can fail), the
+    result calls the fused function until a guard raises ``rt.ShapeFallback`` (before anything
+    escapes: generated functions never write their arguments), then the unfused one for that
+    call and every later call through it."""
+    from .pysource import FALLBACK_SUFFIX
+    from .rt import ShapeFallback
+    mod = load_module(source, name)
+    fused = getattr(mod, name)
+    unfused = getattr(mod, name + FALLBACK_SUFFIX, None)
+    if unfused is None:
+        return fused
+    state = [fused]
+
+    def call(*args):
+        fn = state[0]
+        if fn is unfused:
+            return unfused(*args)
+        try:
+            return fused(*args)
+        except ShapeFallback:
+            state[0] = unfused
+            return unfused(*args)
+    call.fused, call.unfused = fused, unfused
+    return call

@@ -53,7 +53,8 @@ def _stacks(r: Region, acc: set[str]) -> set[str]:
 
 
 class PySource:
-    def __init__(self, fn: Function, backend: str = "cpu"):
+    def __init__(self, fn: Function, backend: str = "cpu", fuse: bool | None = None,
+                 inline_fallback: bool = True):
         self.fn = fn
         self.backend = backend
         # Repeats are numbered t, t1, x_bar1 (no "_" before the number): Numba renames a
@@ -65,7 +66,12 @@ class PySource:
         self.lines: list[str] = []
         self.last_line: int | None = None
         self.adjoint = False
-        self.fuse = FUSE and backend == "cpu"
+        self.fuse = (FUSE if fuse is None else fuse) and backend == "cpu"
+        # A failed shape guard runs the group's NumPy statements in place (inline), or raises
+        # rt.ShapeFallback so that the caller reruns the call with the unfused function, which
+        # is compiled only then: the NumPy statements roughly double Numba's compile time.
+        self.inline_fallback = inline_fallback
+        self.raises = False
         self.ones: dict = {}
         self.trans: dict = {}
         self.top_index: dict[int, int] = {}
@@ -469,9 +475,13 @@ class PySource:
         if conds:
             self.w(indent, "else:")
             self.last_line = None
-            for op in g.ops:
-                self.set_adjoint(op)
-                self.op(op, indent + 1)
+            if self.inline_fallback:
+                for op in g.ops:
+                    self.set_adjoint(op)
+                    self.op(op, indent + 1)
+            else:
+                self.raises = True
+                self.w(indent + 1, "raise _rt.ShapeFallback  # the unfused function reruns it")
         self.set_adjoint(g.ops[-1])
         self.last_line = None
 
@@ -502,10 +512,23 @@ from srcad.codegen import rt as _rt
 '''
 
 
+FALLBACK_SUFFIX = "_unfused"
+
+
 def generate_module(fn: Function, name: str, out_struct, what: str, *, report_tape=False,
                     adjoint_from=None, decorator='@numba.njit(cache=True, error_model="numpy")',
                     backend: str = "cpu") -> str:
-    body = PySource(fn, backend).function(name, out_struct, decorator, report_tape, adjoint_from)
+    """The module source: ``name`` and, when its fused loops have shape guards that can fail,
+    ``name + FALLBACK_SUFFIX`` (the same function without fusion; Numba compiles it on its
+    first call, i.e. only once a guard has failed)."""
+    main = PySource(fn, backend, inline_fallback=False)
+    body = main.function(name, out_struct, decorator, report_tape, adjoint_from)
+    if main.raises:
+        plain = PySource(fn, backend, fuse=False)
+        body += ("\n\n# Without fused loops: called when a shape guard above fails "
+                 "(run-time broadcasting the loops do not index); compiled on first use.\n"
+                 + plain.function(name + FALLBACK_SUFFIX, out_struct, decorator, report_tape,
+                                  adjoint_from))
     header = HEADER.format(source=fn.filename, what=what)
     if "_uf." in body:
         header = header.replace("from srcad.codegen import rt as _rt\n",
