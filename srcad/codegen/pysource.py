@@ -414,6 +414,7 @@ class PySource:
             sub = ", ".join(idx[k] if k is not None else "0" for k in m)
             plans.append((op, how, acc, sub))
         depth = body
+        outer_par = False
         for d, k in enumerate(axes):
             if d == len(axes) - 1:
                 for op, how, acc, _ in plans:
@@ -424,6 +425,7 @@ class PySource:
             par = (d == 0 and getattr(self, "parallel", False) and
                    all(how == "row" or (how == "scalar" and op.prim in ("sum", "unbroadcast"))
                        for op, how, _, _ in plans))
+            outer_par = outer_par or par
             loop = "numba.prange" if par else "range"
             self.w(depth, f"for {idx[k]} in {loop}({n[k]}):")
             depth += 1
@@ -463,7 +465,13 @@ class PySource:
                 continue
             e = elem[op.inputs[0]]
             target = acc if how in ("scalar", "row") else f"{self.v(op.outputs[0])}[{sub}]"
-            if op.prim in ("sum", "unbroadcast"):
+            if op.prim in ("sum", "unbroadcast") and (how == "row" or
+                                                      how == "scalar" and not outer_par):
+                # an add LLVM may reassociate (rt.fadd), so the loop vectorizes with partial
+                # sums, like NumPy's and BLAS's sums; a prange keeps "+=", the form Numba
+                # turns into a parallel reduction
+                self.w(depth, f"{target} = _rt.fadd({target}, {e})")
+            elif op.prim in ("sum", "unbroadcast"):
                 self.w(depth, f"{target} += {e}")
             else:  # NaN-propagating like np.max / np.min
                 cmp = ">" if op.prim == "amax" else "<"

@@ -111,6 +111,15 @@ def mask(v, c):
     return flat_out.reshape(out.shape)
 
 
+@numba.njit(cache=True, fastmath={"reassoc"})
+def fadd(acc, x):
+    """acc + x for the sums of fused loops: the add alone may be reassociated, so LLVM
+    vectorizes the loop with partial sums once it inlines this (it keeps the flag; Numba's
+    inline="always" would not), while the loop body keeps strict IEEE semantics.  Measured:
+    a Rosenbrock-style sum over 1000 elements 781 -> 350 ns (fastmath=True: 330 ns)."""
+    return acc + x
+
+
 # Row-streamed matrix-vector products of fused loops (codegen/fuse.py).  The dot product is
 # reassociated ("reassoc": partial sums in SIMD lanes, like BLAS) so LLVM vectorizes it; only
 # this function carries the flag, not the loop that calls it.
