@@ -39,8 +39,10 @@ from ..ir.core import Op, Region, Value
 from ..primitives import REGISTRY
 from ..primitives.registry import TYPE_RULES
 
-# Output dtypes a fused op may produce (scalar Python semantics match NumPy's for these).
-_DTYPES = ("f64", "bool")
+# Output dtypes a fused op may produce (scalar Python semantics match NumPy's for these;
+# float32 loops may compute their scalars in float64, stores round to float32).
+_DTYPES = ("f64", "f32", "bool")
+_FLOATS = ("f64", "f32")
 _EFFECTS = ("push", "pop", "reserve")
 _REDUCE = ("sum", "amax", "amin")
 _LOOP_KINDS = ("elem", "ident", "expand", "rowdot")  # ops evaluated per element of the nest
@@ -202,10 +204,10 @@ class _Planner:
 
     def red_ok(self, op: Op) -> bool:
         """A reduction the loop nest can accumulate (its input must be a group value)."""
-        if not _pure(op) or len(op.outputs) != 1 or op.outputs[0].type.dtype != "f64":
+        if not _pure(op) or len(op.outputs) != 1 or op.outputs[0].type.dtype not in _FLOATS:
             return False
         x = op.inputs[0]
-        if x.type.dtype != "f64" or x.type.ndim == 0:
+        if x.type.dtype != op.outputs[0].type.dtype or x.type.ndim == 0:
             return False
         if op.prim in _REDUCE:
             a = op.params.get("axis")

@@ -398,19 +398,22 @@ class PySource:
             out = self.v(op.outputs[0])
             out_shape = shape([ext(k) for k in m])
             init = _RED_INIT.get(op.prim, "0.0")
+            dt = _NP_DTYPE[op.outputs[0].type.dtype]
             if op.prim == "dot":
                 x = self.v(matvec(op, self.trans)[0])
                 how, acc = "axpy", x
                 self.w(body, f"{out} = np.zeros(({x}.shape[1],), np.float64)")
             elif not m:
                 how, acc = "scalar", out
-                self.w(body, f"{out} = {init}")
+                if op.outputs[0].type.dtype == "f32":  # accumulate in float64, then round
+                    acc = self.fresh(f"{op.outputs[0].name or 't'}.acc")
+                self.w(body, f"{acc} = {init}")
             elif axes and len(axes) >= 2 and set(axes) - kept == {axes[-1]}:
                 how, acc = "row", self.fresh(f"{op.outputs[0].name or 't'}.acc")
-                self.w(body, f"{out} = np.empty({out_shape}, np.float64)")
+                self.w(body, f"{out} = np.empty({out_shape}, {dt})")
             else:
                 how, acc = "array", None
-                self.w(body, f"{out} = np.full({out_shape}, {init}, np.float64)")
+                self.w(body, f"{out} = np.full({out_shape}, {init}, {dt})")
             sub = ", ".join(idx[k] if k is not None else "0" for k in m)
             plans.append((op, how, acc, sub))
         depth = body
@@ -480,6 +483,8 @@ class PySource:
         for op, how, acc, sub in plans:
             if how == "row":
                 self.w(body + len(axes) - 1, f"{self.v(op.outputs[0])}[{sub}] = {acc}")
+            elif how == "scalar" and acc != self.v(op.outputs[0]):
+                self.w(body, f"{self.v(op.outputs[0])} = np.float32({acc})")
         if conds:
             self.w(indent, "else:")
             self.last_line = None
@@ -498,6 +503,8 @@ class PySource:
         out = op.outputs[0]
         if op.prim in self.vmath and out.type.dtype == "f64":
             tpl = f"_vm.{op.prim}({{0}})"
+        elif op.prim in self.vmath and out.type.dtype == "f32":  # in float64, like a store
+            tpl = f"_vm.{op.prim}(np.float64({{0}}))"
         elif op.prim == "convert" and op.inputs[0].type.dtype == "bool":
             tpl = {"f64": "(1.0 if {0} else 0.0)", "i64": "(1 if {0} else 0)",
                    "f32": "np.float32(1.0 if {0} else 0.0)"}.get(op.params["to"], "{0}")
