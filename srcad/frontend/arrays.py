@@ -101,9 +101,16 @@ def subscript(lw, x: Value, index: ast.AST, node):
                                                                         sl.step))
         step_v = step if step is not None else lw.b.const(1)
         n = lw.b.dim(x, axis=0)
-        if step_v.is_const and step_v.const < 0:
-            raise UnsupportedSyntaxError("negative slice steps are not supported yet",
-                                         lw.loc(node))
+        if not step_v.is_const:  # its sign decides how the bounds are read
+            raise UnsupportedSyntaxError("a slice step must be an int literal (x[a:b:2], "
+                                         "x[::-1])", lw.loc(node))
+        if step_v.const == 0:
+            raise SrcadTypeError("slice step cannot be zero", lw.loc(node))
+        if step_v.const < 0:  # x[a:b:-k] is x[::-1][n-1-a : n-1-b : k] (Python's bounds)
+            rev = lw.b.flip(x)
+            start = lw.b.const(0) if start is None else _wrap_reversed(lw, start, n)
+            stop = n if stop is None else _wrap_reversed(lw, stop, n)
+            return lw.view(lw.b.getslice(rev, start, stop, lw.b.const(-step_v.const)), x)
         start = lw.b.const(0) if start is None else _wrap(lw, start, n)
         stop = n if stop is None else _wrap(lw, stop, n)
         return lw.view(lw.b.getslice(x, start, stop, step_v), x)
@@ -164,6 +171,15 @@ def _wrap(lw, i: Value, n: Value) -> Value:
     if i.is_const and i.const >= 0:
         return b.minimum(i, n)
     return b.maximum(b.const(0), b.minimum(b.select(b.lt(i, b.const(0)), b.add(i, n), i), n))
+
+
+def _wrap_reversed(lw, i: Value, n: Value) -> Value:
+    """A bound of a negative-step slice as an index into the reversed array: Python clips it
+    to [-1, n-1] (-1: before the first element) after adding n to a negative one."""
+    b = lw.b
+    j = b.select(b.lt(i, b.const(0)), b.add(i, n), i)
+    j = b.maximum(b.const(-1), b.minimum(j, b.sub(n, b.const(1))))
+    return b.sub(b.sub(n, b.const(1)), j)
 
 
 # ----------------------------------------------------------------------------- reductions

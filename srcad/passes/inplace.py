@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..ir.core import Builder, Function, Op, Region, Value, substitute
 from .shapes import shape_only_inputs
 
-_VIEWS = ("getslice", "take", "transpose", "reshape", "expand_dims")
+_VIEWS = ("getslice", "take", "transpose", "reshape", "expand_dims", "flip")
 
 
 def is_view(op: Op) -> bool:

@@ -177,6 +177,11 @@ _linear("transpose", 1, lambda x: np.transpose(x), lambda ts, p: [ts[0]], "{0}.T
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.transpose(ts[0])],
         vjp=lambda b, xs, outs, cts, p, act: [b.transpose(cts[0])],
         extra={"test_shape": [(2, 3)]}, domain=[(-2, 2)])
+_linear("flip", 1, lambda x: np.flip(x, 0), lambda ts, p: [ts[0]], "{0}[::-1]",
+        jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.flip(ts[0])],
+        vjp=lambda b, xs, outs, cts, p, act: [b.flip(cts[0])],
+        extra={"test_shape": [(4,)]}, domain=[(-2, 2)],
+        doc="x[::-1]: the first axis reversed (a view); negative slice steps slice it")
 _linear("copy", 1, lambda x: np.array(x, copy=True), lambda ts, p: [ts[0]], "{0}.copy()",
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.copy(ts[0])],
         vjp=lambda b, xs, outs, cts, p, act: [cts[0]], extra={"test_shape": [(3,)]},
