@@ -81,3 +81,20 @@ def test_writing_through_a_reversed_view_is_an_error():
         return np.sum(y)
     with pytest.raises(SrcadError, match="view"):
         srcad.grad(f)(np.ones(4))
+
+
+def flipped(x, A):
+    return np.sum(np.flip(x) * np.arange(7.0)) + np.sum(np.flip(A, axis=0)[0] * np.flipud(A)[1])
+
+
+def test_np_flip_and_flipud():
+    x, A = np.linspace(-1.0, 2.0, 7), np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+    assert srcad.differentiate(flipped)(x, A) == pytest.approx(flipped(x, A), rel=1e-13)
+    check_grads(flipped, (x, A), modes=("fwd", "rev"))
+
+
+def test_np_flip_of_other_axes_is_an_error():
+    def f(A):
+        return np.sum(np.flip(A, axis=1))
+    with pytest.raises(SrcadError, match="axis=0"):
+        srcad.grad(f)(np.ones((2, 3)))

@@ -432,6 +432,22 @@ def _squeeze(lw, args, kwargs, node):
     return lw.b.squeeze(x, axis=_axis_kw(lw, kwargs, args, node) % x.type.ndim)
 
 
+def _flip(lw, args, kwargs, node, axis0=False):
+    """np.flip(x) of a 1-D x, np.flip(x, 0) / np.flip(x, axis=0), np.flipud(x): the first axis
+    reversed (a view, as in NumPy)."""
+    kwargs = dict(kwargs)
+    x = lw.as_value(args[0], node)
+    if x.type.ndim == 0:
+        raise SrcadTypeError("np.flip needs an array", lw.loc(node))
+    axis = 0 if axis0 else _axis_kw(lw, kwargs, args, node, default=None)
+    if axis is None and x.type.ndim == 1:
+        axis = 0
+    if axis is None or axis % x.type.ndim != 0:
+        raise UnsupportedSyntaxError("np.flip reverses the first axis only here: pass axis=0 "
+                                     "(or write x[::-1])", lw.loc(node))
+    return lw.view(lw.b.flip(x), x)
+
+
 def _eye(lw, args, kwargs, node):
     kwargs = dict(kwargs)
     dtype = _dtype_arg(lw, kwargs, node)
@@ -445,7 +461,8 @@ CALLS.update({
     np.cumsum: _unary_array("cumsum", "cumsum"), np.argmax: _unary_array("argmax", "argmax"),
     np.argmin: _unary_array("argmin", "argmin"), np.reshape: _reshape, np.ravel: _ravel,
     np.concatenate: _concatenate, np.stack: _stack, np.hstack: _hstack, np.vstack: _vstack,
-    np.expand_dims: _expand_dims, np.squeeze: _squeeze, np.eye: _eye,
+    np.expand_dims: _expand_dims, np.squeeze: _squeeze, np.eye: _eye, np.flip: _flip,
+    np.flipud: lambda lw, a, k, n: _flip(lw, a, k, n, axis0=True),
     np.atleast_1d: lambda lw, a, k, n: _atleast(lw, lw.as_value(a[0], n), 1),
     np.atleast_2d: lambda lw, a, k, n: _atleast(lw, lw.as_value(a[0], n), 2),
 })
