@@ -5,6 +5,7 @@ The sweeps run the derivative IR in srcad's NumPy interpreter (``backend="interp
 rules are what they check, and compiling hundreds of variants would take minutes); one case per
 primitive family, and the whole corpus, also go through Numba."""
 import itertools
+import zlib
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def _separated(a, b):
 @pytest.mark.parametrize("sa,sb", [p for p in itertools.product(SHAPES, SHAPES)
                                    if p != ((), ())])
 def test_binary_broadcasting(name, sa, sb):
-    rng = np.random.default_rng(hash((name, sa, sb)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((name, sa, sb)).encode()))
     dom = REGISTRY[name].domain
     a, b = _sample(rng, dom[0], sa), _sample(rng, dom[1], sb)
     if name in ("maximum", "minimum") and not _separated(a, b):
@@ -55,7 +56,7 @@ def test_binary_broadcasting(name, sa, sb):
 @pytest.mark.parametrize("name", sorted(_UNARY))
 @pytest.mark.parametrize("shape", [(3,), (2, 3)])
 def test_unary_on_arrays(name, shape):
-    rng = np.random.default_rng(hash((name, shape)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((name, shape)).encode()))
     a = _sample(rng, REGISTRY[name].domain[0], shape)
     f = af.make_unary(_UNARY[name])
     assert srcad.interpret(f, a) == pytest.approx(f(a), rel=1e-12)

@@ -1,6 +1,8 @@
 """Fused loop nests (srcad/codegen/fuse.py): elementwise chains and the reductions consuming
 them compile to one loop behind a shape guard, and agree with the unfused NumPy statements
 (the guard's fallback), the interpreter and finite differences, broadcasting included."""
+import zlib
+
 import numpy as np
 import pytest
 
@@ -60,7 +62,7 @@ _PAIRS = [((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)),
 @pytest.mark.parametrize("f", [chain, select_chain])
 @pytest.mark.parametrize("sa,sb", _PAIRS)
 def test_chains_match_interpreter_and_fd(f, sa, sb):
-    rng = np.random.default_rng(hash((f.__name__, sa, sb)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((f.__name__, sa, sb)).encode()))
     a, b = _arg(rng, sa), _arg(rng, sb)
     assert srcad.differentiate(f)(a, b) == pytest.approx(f(a, b), rel=1e-12)
     g = srcad.grad(f, argnums=(0, 1))(a, b)
@@ -74,7 +76,7 @@ def test_chains_match_interpreter_and_fd(f, sa, sb):
 @pytest.mark.parametrize("sa,sb", [((4, 3), (4, 1)), pytest.param((2, 3), (2, 3), marks=_SLOW),
                                    pytest.param((2, 3), (3,), marks=_SLOW)])
 def test_axis_reductions(f, sa, sb):
-    rng = np.random.default_rng(hash((f.__name__, sa, sb)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((f.__name__, sa, sb)).encode()))
     a, b = _arg(rng, sa), _arg(rng, sb)
     assert srcad.differentiate(f)(a, b) == pytest.approx(f(a, b), rel=1e-12)
     g = srcad.grad(f, argnums=(0, 1))(a, b)
@@ -199,8 +201,9 @@ def test_unfused_function_compiles_only_when_a_guard_fails():
 
     from srcad.api import Spec, as_differentiable
 
-    def f(a, b):
-        return np.sum(np.exp(a + b) * a - b)
+    def fallback_probe(a, b):  # its own name and body: a module no other test loads
+        return np.sum(np.exp(a + b) * a - 0.5 * b)
+    f = fallback_probe
     rng = np.random.default_rng(4)
     d = as_differentiable(f)
     spec = Spec("grad", (0, 1))
@@ -252,12 +255,14 @@ def test_float32_loops_fuse_and_stay_float32(f):
     """float32 arrays get fused loops too (transcendentals in float64 through vmath, stores
     round to float32, sums accumulate in float64): values as NumPy's float32 evaluation,
     gradients float32 and equal to the float64 gradient to float32 precision."""
-    rng = np.random.default_rng(hash(f.__name__) % 2**32)
-    a64, b64 = rng.uniform(-2.0, 2.0, (6, 5)), rng.uniform(-2.0, 2.0, (5,))
-    a, b = a64.astype(np.float32), b64.astype(np.float32)
+    rng = np.random.default_rng(zlib.crc32(f.__name__.encode()))  # the same inputs every run
+    a = rng.uniform(-2.0, 2.0, (6, 5)).astype(np.float32)
+    b = rng.uniform(-2.0, 2.0, (5,)).astype(np.float32)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)  # the same points in float64
     code = srcad.show(f, a, b, mode="reverse").split("# --- generated Python ---")[1]
     assert "# fused loop" in code and "np.float32)" in code
-    assert srcad.differentiate(f)(a, b) == pytest.approx(float(f(a, b)), rel=2e-6)
+    exact = f(a64, b64)
+    assert abs(srcad.differentiate(f)(a, b) - exact) <= 1e-5 * max(1.0, abs(exact))
     g = srcad.grad(f, argnums=(0, 1))(a, b)
     assert all(x.dtype == np.float32 for x in g)
     g64 = srcad.grad(f, argnums=(0, 1))(a64, b64)
