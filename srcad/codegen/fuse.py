@@ -7,7 +7,7 @@ by a :class:`Group`.  ``pysource`` emits a group as a shape guard, then one loop
 evaluates every op of the group with the scalar templates (``math.exp(x[i0, i1])``),
 writing only the values used outside the group (into arrays allocated once) and
 accumulating the reductions; when the guard fails (run-time broadcasting the loop nest does
-not index), it falls back to the group's ops as NumPy calls.
+not index), the call reruns in the same function generated without fusion (NumPy calls).
 
 What a group holds (all in one barrier-free stretch of one region, never across in-place
 updates, tape ops, control flow or unknown ops):
@@ -51,7 +51,8 @@ _LOOP_KINDS = ("elem", "ident", "expand", "rowdot")  # ops evaluated per element
 @dataclass(eq=False)
 class Group:
     ops: list[Op]  # owned ops, program order
-    kind: dict[int, str]  # id(op) -> "elem" | "ident" | "expand" | "red" | "dim" | "pro"
+    kind: dict[int, str]  # id(op) -> "elem" | "ident" | "expand" | "rowdot" | "red" | "dim"
+    #                       | "pro"
     rank: int
     ones: frozenset[int]
     pos: int = 0  # index (in the region) of its last op

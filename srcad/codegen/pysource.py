@@ -53,8 +53,7 @@ def _stacks(r: Region, acc: set[str]) -> set[str]:
 
 
 class PySource:
-    def __init__(self, fn: Function, backend: str = "cpu", fuse: bool | None = None,
-                 inline_fallback: bool = True):
+    def __init__(self, fn: Function, backend: str = "cpu", fuse: bool | None = None):
         self.fn = fn
         self.backend = backend
         # Repeats are numbered t, t1, x_bar1 (no "_" before the number): Numba renames a
@@ -67,11 +66,11 @@ class PySource:
         self.last_line: int | None = None
         self.adjoint = False
         self.fuse = (FUSE if fuse is None else fuse) and backend == "cpu"
-        # A failed shape guard runs the group's NumPy statements in place (inline), or raises
-        # rt.ShapeFallback so that the caller reruns the call with the unfused function, which
-        # is compiled only then: the NumPy statements roughly double Numba's compile time.
-        self.inline_fallback = inline_fallback
+        # A failed shape guard raises rt.ShapeFallback: the caller reruns the call with the
+        # unfused function, compiled only then (the NumPy statements inline would roughly
+        # double Numba's compile time).  True once a guard is emitted.
         self.raises = False
+        self.parallel = False  # numba.njit(parallel=True): fused outer loops may be prange
         self.ones: dict = {}
         self.trans: dict = {}
         self.top_index: dict[int, int] = {}
@@ -105,7 +104,7 @@ class PySource:
     def function(self, name: str, out_struct, decorator: str, report_tape: bool = False,
                  adjoint_from: int | None = None) -> str:
         fn = self.fn
-        self.parallel = "parallel=True" in decorator  # fused loops may use prange
+        self.parallel = "parallel=True" in decorator
         for p in fn.params:
             self.namer(p)
         args = ", ".join(self.v(p) for p in fn.params)
@@ -273,7 +272,7 @@ class PySource:
             self.adjoint = k >= self.adjoint_from
 
     def group(self, g: Group, indent: int) -> None:
-        """One loop nest for a fused group, behind a shape guard (else the NumPy statements)."""
+        """One loop nest for a fused group, behind a shape guard (else rt.ShapeFallback)."""
         R, one_axes = g.rank, g.ones
         axes = [k for k in range(R) if k not in one_axes]
         ones = self.ones
@@ -370,7 +369,7 @@ class PySource:
             self.w(indent, f"{n[k]} = {provider[k]}")
         body = indent
         if conds:
-            # Values both branches define get a trailing "_" (t4_, b_bar_): Numba's versions
+            # Values defined under the guard get a trailing "_" (t4_, b_bar_): Numba's versions
             # of them (t4_.1 -> t4__1) then cannot collide with names of ours.
             for op in g.ops:
                 for v in op.outputs:
@@ -425,7 +424,7 @@ class PySource:
                         self.w(depth, f"{acc} = {_RED_INIT[op.prim]}")
             # parallel=True: the outer loop is a prange when every reduction is one Numba
             # parallelizes (a scalar sum, or per-row accumulators indexed by the outer loop)
-            par = (d == 0 and getattr(self, "parallel", False) and
+            par = (d == 0 and self.parallel and
                    all(how == "row" or (how == "scalar" and op.prim in ("sum", "unbroadcast"))
                        for op, how, _, _ in plans))
             outer_par = outer_par or par
@@ -487,14 +486,8 @@ class PySource:
                 self.w(body, f"{self.v(op.outputs[0])} = np.float32({acc})")
         if conds:
             self.w(indent, "else:")
-            self.last_line = None
-            if self.inline_fallback:
-                for op in g.ops:
-                    self.set_adjoint(op)
-                    self.op(op, indent + 1)
-            else:
-                self.raises = True
-                self.w(indent + 1, "raise _rt.ShapeFallback  # the unfused function reruns it")
+            self.raises = True
+            self.w(indent + 1, "raise _rt.ShapeFallback  # the unfused function reruns it")
         self.set_adjoint(g.ops[-1])
         self.last_line = None
 
@@ -536,7 +529,7 @@ def generate_module(fn: Function, name: str, out_struct, what: str, *, report_ta
     """The module source: ``name`` and, when its fused loops have shape guards that can fail,
     ``name + FALLBACK_SUFFIX`` (the same function without fusion; Numba compiles it on its
     first call, i.e. only once a guard has failed)."""
-    main = PySource(fn, backend, inline_fallback=False)
+    main = PySource(fn, backend)
     body = main.function(name, out_struct, decorator, report_tape, adjoint_from)
     if main.raises:
         plain = PySource(fn, backend, fuse=False)

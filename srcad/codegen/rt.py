@@ -9,7 +9,7 @@ TAPE_INIT = 64
 
 class ShapeFallback(Exception):
     """Raised by a fused loop's shape guard: the caller reruns the call with the unfused
-    function (codegen/pysource.py, api.py)."""
+    function (codegen/pysource.py emits both, codegen/cache.py load_function switches)."""
 
 # Item types of array tapes (typed lists): T_f64_1d, T_f64_2d, ...
 for _name, _dt in (("f64", numba.float64), ("f32", numba.float32), ("i64", numba.int64),
