@@ -12,19 +12,13 @@ Summation order changes (as with any BLAS call); the value is the same up to rou
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from ..ir.core import Builder, Function, Op, Region, Value, substitute
 
 
 def algebra(fn: Function) -> bool:
-    uses: dict[Value, int] = {}
-    for op in fn.body.walk():
-        for v in op.inputs:
-            uses[v] = uses.get(v, 0) + 1
-        for r in op.regions:
-            for v in r.yields:
-                uses[v] = uses.get(v, 0) + 1
-    for v in fn.body.yields:
-        uses[v] = uses.get(v, 0) + 1
+    uses = Counter(fn.body.uses())
     producer = {o: op for op in fn.body.walk() for o in op.outputs}
     vmap: dict[Value, Value] = {}
     changed = _region(fn.body, uses, producer, vmap)

@@ -12,6 +12,8 @@ it is a fresh array that only the copy reads, and the copy is a wasted allocatio
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from ..ir.core import Function, Op, Region, Value, substitute
 from ..primitives import REGISTRY
 
@@ -32,19 +34,8 @@ def allocates(op: Op) -> bool:
     return is_elementwise(p)
 
 
-def _uses(r: Region, count: dict[Value, int]) -> None:
-    for op in r.ops:
-        for x in op.inputs:
-            count[x] = count.get(x, 0) + 1
-        for reg in op.regions:
-            _uses(reg, count)
-    for y in r.yields:
-        count[y] = count.get(y, 0) + 1
-
-
 def elide_copies(fn: Function) -> bool:
-    count: dict[Value, int] = {}
-    _uses(fn.body, count)
+    count = Counter(fn.body.uses())
     vmap: dict[Value, Value] = {}
     _region(fn.body, count, vmap)
     if vmap:
