@@ -5,6 +5,7 @@ the source: a file is written once and never rewritten (rewriting would invalida
 index, which is keyed on the file's timestamp)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -23,6 +24,22 @@ def cache_dir() -> Path:
     return Path(base) / "srcad"
 
 
+# Modules whose compiled code Numba links into every generated function.  Numba's cache only
+# checks the timestamp of the generated file itself, so without their text in the key an
+# edited runtime (a new rt.py or gemm.py, same srcad version) would keep running the machine
+# code of the old one from the cache.
+_RUNTIME = ("rt.py", "gemm.py", "vmath.py", "ufuncs.py", "../primitives/library.py")
+
+
+@functools.cache
+def _runtime_digest() -> str:
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _RUNTIME:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def load_module(source: str, stem: str):
     """Write ``source`` to the cache (if not there yet) and import it."""
     from .. import __version__
@@ -30,7 +47,7 @@ def load_module(source: str, stem: str):
     # function must not force a recompile.  A reused file may then show older line numbers;
     # srcad.show always prints freshly generated source.
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
-    digest = hashlib.sha256((__version__ + code).encode()).hexdigest()[:16]
+    digest = hashlib.sha256((__version__ + _runtime_digest() + code).encode()).hexdigest()[:16]
     modname = f"srcad_gen_{stem}_{digest}"
     mod = _loaded.get(modname)
     if mod is not None:

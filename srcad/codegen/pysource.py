@@ -7,6 +7,7 @@ per backend (``cpu`` / ``cuda``); structured control flow becomes Python ``if``/
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 
@@ -38,6 +39,14 @@ def _vmath_names() -> frozenset[str]:
     return frozenset(f for f in _VMATH_FUNCS if hasattr(vmath, f))
 
 _NP_DTYPE = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64", "bool": "np.bool_"}
+@functools.cache
+def _gemm_limit() -> int | None:
+    """How large a 2-D float dot srcad's own matrix product takes (codegen/gemm.py); read
+    once, on first use, because it imports Numba."""
+    from .gemm import gemm_limit
+    return gemm_limit()
+
+
 _RESERVED = {"math", "np", "numba", "_rt", "True", "False", "None", "and", "or", "not", "if",
              "else", "for", "while", "in", "is", "def", "return", "lambda", "range", "float",
              "int", "bool", "abs", "min", "max", "len", "pass", "break", "continue", "class",
@@ -245,6 +254,10 @@ class PySource:
             tpl = prim.template(self.backend, any(x.type.ndim for x in op.inputs))
             args = [self.v(x) for x in op.inputs]
             expr = tpl(args, op.params) if callable(tpl) else tpl.format(*args)
+            if (op.prim == "dot" and self.backend == "cpu" and _gemm_limit() is not None
+                    and all(x.type.ndim == 2 for x in op.inputs)
+                    and op.inputs[0].type.dtype == op.inputs[1].type.dtype in ("f64", "f32")):
+                expr = f"_rt.matmul({args[0]}, {args[1]}, {_gemm_limit()})"  # codegen/gemm.py
             if prim.extra.get("inplace"):  # the buffer is updated where it is
                 self.namer.alias(op.outputs[0], op.inputs[0])
                 self.w(indent, expr)

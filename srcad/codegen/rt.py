@@ -137,3 +137,6 @@ def axpy_row(out, a, X, i):
     """out += a * X[i, :]"""
     for j in range(out.shape[0]):
         out[j] += a * X[i, j]
+
+
+from .gemm import matmul  # noqa: E402,F401  (2-D float64 dot, codegen/pysource.py)

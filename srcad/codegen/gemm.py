@@ -1,0 +1,296 @@
+"""srcad's own matrix product for 2-D float arrays: packed panels and an LLVM-vector micro-kernel.
+
+``gemm(A, B)`` computes ``A @ B`` the way BLIS and OpenBLAS do (Goto's algorithm):
+
+* B is packed, ``KC`` rows by up to ``NC`` columns at a time (a block that stays in L2), into
+  micro-panels of ``NR`` columns (each panel row contiguous, zero-padded at the right edge);
+  A is packed one micro-panel of ``MR`` rows at a time (each panel column contiguous), right
+  before the micro-kernel sweeps it across the B block from L1.  Packing reads any strides,
+  so transposed operands (``x.T``) cost nothing extra.
+* The micro-kernel (:func:`_ukernel`, an ``@intrinsic`` emitting LLVM IR) keeps an
+  ``MR x NR`` block of C in ``MR * NR / VW`` vector registers (``VW`` = lanes of the host's
+  widest vectors: 8 doubles with AVX-512) and, for every ``p`` of the panel, loads ``NR / VW``
+  vectors of B, broadcasts each of the ``MR`` values of A and adds the products with fused
+  multiply-adds.  LLVM keeps the accumulators in registers (they are allocas that SROA
+  promotes); the loop body is ``MR * NR / VW`` FMAs for ``NR / VW`` vector loads.
+
+Why srcad has its own: the OpenBLAS that NumPy and Numba call may run AVX2 kernels on an
+AVX-512 machine (it does on the benchmark machine, where ``OPENBLAS_CORETYPE=Haswell`` is set
+for the whole environment).  Measured there, one core, float64: 256x784 @ 784x256 in 1.1-1.3 ms
+(80-90 GFLOP/s; the micro-kernel alone, on packed data, 106-112) against OpenBLAS's 1.9-2.1 ms
+(50 GFLOP/s); XLA's kernel (JAX on CPU) takes about 1.0 ms.  Blocks larger than L2 made the
+time vary 2x from run to run with where the pages landed, hence the L2-sized B block.
+Codegen calls it through :func:`matmul`, which falls back to ``np.dot`` outside the sizes where
+it pays and BLAS would not use more threads (:func:`gemm_limit`, ``SRCAD_GEMM``).
+"""
+from __future__ import annotations
+
+import os
+
+import llvmlite.binding as llvm
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+
+def _vector_bytes() -> int:
+    """Bytes in the host's widest float vector register (64 with AVX-512F, else 32).
+    ``_SRCAD_TEST_VECTOR_BYTES`` overrides it for tests only: Numba's cache does not see
+    the change, so a process that sets it needs a ``NUMBA_CACHE_DIR`` of its own."""
+    forced = os.environ.get("_SRCAD_TEST_VECTOR_BYTES")
+    if forced:
+        return int(forced)
+    feats = llvm.get_host_cpu_features()
+    return 64 if feats.get("avx512f", False) else 32
+
+
+VBYTES = _vector_bytes()
+MR = 8          # rows of A per micro-panel (broadcast one at a time)
+NV = 3          # vectors of B per micro-panel row: NR = NV * VW columns
+KC_MAX = 256    # depth of a packed block (longer sums are split into balanced blocks)
+NC_BYTES = 512 * 1024  # packed block of B, KC x NC: stays in L2 (1 MB on Zen 5)
+
+
+@intrinsic
+def _ukernel(typingctx, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta):
+    """The MR x NR block ``C[c0 + i*ldc + j] = beta * C[...] + sum_p A_ip B_pj`` with
+    ``A_ip = a.data[a0 + i*rsa + p*csa]`` and ``B_pj = b.data[b0 + p*rsb + j]`` (offsets and
+    strides in elements: a packed micro-panel or the operand itself, any strides for A, unit
+    column stride for B).  beta is 0 or 1; with 0 the old C is not read."""
+    dt = a.dtype
+    sig = types.void(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta)
+
+    def codegen(context, builder, signature, args):
+        fty = context.get_value_type(dt)
+        vw = VBYTES // (dt.bitwidth // 8)
+        vec = ir.VectorType(fty, vw)
+        vptr = vec.as_pointer()
+        i64 = ir.IntType(64)
+        a_, a0_, rsa_, csa_, b_, b0_, rsb_, kc_, c_, c0_, ldc_, beta_ = args
+        arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 4, 8)]
+        pa = builder.gep(arr[0].data, [a0_])
+        pb = builder.gep(arr[1].data, [b0_])
+        pc = builder.gep(arr[2].data, [c0_])
+        name = f"llvm.fma.v{vw}{'f64' if dt.bitwidth == 64 else 'f32'}"
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3), name)
+        zero = ir.Constant(vec, [0.0] * vw)
+        accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(NV)] for _ in range(MR)]
+        arow = [builder.mul(rsa_, ir.Constant(i64, i)) for i in range(MR)]
+
+        def cptr(i, j):
+            row = builder.gep(pc, [builder.mul(ldc_, ir.Constant(i64, i))])
+            return builder.bitcast(builder.gep(row, [ir.Constant(i64, j * vw)]), vptr)
+
+        with builder.if_then(builder.icmp_signed("!=", beta_, ir.Constant(beta_.type, 0))):
+            for i in range(MR):
+                for j in range(NV):
+                    ld = builder.load(cptr(i, j))
+                    ld.align = dt.bitwidth // 8
+                    builder.store(ld, accs[i][j])
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vw), [0] * vw)
+        with cgutils.for_range(builder, kc_) as loop:
+            p = loop.index
+            brow = builder.gep(pb, [builder.mul(p, rsb_)])
+            bv = []
+            for j in range(NV):
+                ld = builder.load(builder.bitcast(builder.gep(brow, [ir.Constant(i64, j * vw)]),
+                                                  vptr))
+                ld.align = dt.bitwidth // 8
+                bv.append(ld)
+            acol = builder.gep(pa, [builder.mul(p, csa_)])
+            for i in range(MR):
+                x = builder.load(builder.gep(acol, [arow[i]]))
+                splat = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
+                                               ir.Constant(ir.IntType(32), 0))
+                splat = builder.shuffle_vector(splat, ir.Constant(vec, ir.Undefined), mask)
+                for j in range(NV):
+                    builder.store(builder.call(fma, [splat, bv[j], builder.load(accs[i][j])]),
+                                  accs[i][j])
+        for i in range(MR):
+            for j in range(NV):
+                st = builder.store(builder.load(accs[i][j]), cptr(i, j))
+                st.align = dt.bitwidth // 8
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(cache=True)
+def _pack_b(B, pc, kc, jc, nc, nr, Bp):
+    """Bp[jp*kc*nr + p*nr + jj] = B[pc + p, jc + jp*nr + jj] (0 beyond column jc + nc)."""
+    rowmajor = B.strides[1] == B.itemsize
+    for jp in range((nc + nr - 1) // nr):
+        j0 = jc + jp * nr
+        w = min(nr, jc + nc - j0)
+        dst = Bp[jp * kc * nr: (jp + 1) * kc * nr]
+        if rowmajor:
+            for p in range(kc):
+                src = B[pc + p, j0: j0 + w]
+                d = dst[p * nr: p * nr + nr]
+                for jj in range(w):
+                    d[jj] = src[jj]
+                for jj in range(w, nr):
+                    d[jj] = 0.0
+        else:
+            for jj in range(w):
+                src = B[pc: pc + kc, j0 + jj]
+                for p in range(kc):
+                    dst[p * nr + jj] = src[p]
+            for jj in range(w, nr):
+                for p in range(kc):
+                    dst[p * nr + jj] = 0.0
+
+
+@numba.njit(cache=True)
+def _pack_a(A, i0, h, pc, kc, Ap):
+    """Ap[p*MR + ii] = A[i0 + ii, pc + p] for one micro-panel of h <= MR rows (0 below)."""
+    if A.strides[1] == A.itemsize:
+        for ii in range(h):
+            src = A[i0 + ii, pc: pc + kc]
+            for p in range(kc):
+                Ap[p * MR + ii] = src[p]
+    else:
+        for p in range(kc):
+            src = A[i0: i0 + h, pc + p]
+            d = Ap[p * MR: p * MR + MR]
+            for ii in range(h):
+                d[ii] = src[ii]
+    for ii in range(h, MR):
+        for p in range(kc):
+            Ap[p * MR + ii] = 0.0
+
+
+@numba.njit(cache=True)
+def _elements(x, axis):
+    """x.strides[axis] in elements."""
+    return x.strides[axis] // x.itemsize
+
+
+@numba.njit(cache=True)
+def gemm(A, B):
+    """A @ B for 2-D float arrays of one dtype (any strides); a new C-contiguous array.
+
+    Loop order: column blocks of B (NC) > depth blocks (KC; B's block, ~400 KB, stays in L2)
+    > micro-panels of A (MR rows, in L1 while the kernel sweeps the B block) > micro-panels of
+    B (NR columns) > micro-kernel.  The kernel reads A in place at any strides, and B in place
+    when its rows are contiguous; only B with other strides and partial micro-panels (the
+    bottom and right edges) are packed, zero-padded, into a workspace."""
+    m, k = A.shape
+    n = B.shape[1]
+    dt = A.dtype
+    C = np.empty((m, n), dt)
+    if k == 0:
+        C[:] = 0.0
+        return C
+    if m == 0 or n == 0:
+        return C
+    vw = VBYTES // A.itemsize
+    nr = NV * vw
+    ncmax = max(nr, (NC_BYTES // (KC_MAX * A.itemsize)) // nr * nr)
+    nkb = (k + KC_MAX - 1) // KC_MAX
+    kcb = (k + nkb - 1) // nkb          # balanced depth: no thin last block
+    ncb = min(ncmax, ((n + nr - 1) // nr) * nr)
+    direct_b = B.strides[1] == B.itemsize
+    rsa, csa = _elements(A, 0), _elements(A, 1)
+    # one workspace, cache-line aligned (vector loads that straddle two lines cost twice)
+    nb = kcb * (nr if direct_b else ncb)
+    na = kcb * MR
+    line = 64 // A.itemsize
+    work = np.empty(nb + na + MR * nr + line, dt)
+    off = (-(work.ctypes.data // A.itemsize)) % line
+    Bp = work[off: off + nb]
+    Ap = work[off + nb: off + nb + na]
+    tile = work[off + nb + na: off + nb + na + MR * nr]
+    Cf = C.reshape(m * n)
+    for jc in range(0, n, ncb):
+        nc = min(ncb, n - jc)
+        nfull = nc // nr if direct_b else 0  # micro-panels read in place
+        for pc in range(0, k, kcb):
+            kc = min(kcb, k - pc)
+            first = 1 if pc == 0 else 0
+            if direct_b:  # only the partial micro-panel at the right edge
+                if nc % nr:
+                    _pack_b(B, pc, kc, jc + nfull * nr, nc - nfull * nr, nr, Bp)
+            else:
+                _pack_b(B, pc, kc, jc, nc, nr, Bp)
+            for i0 in range(0, m, MR):
+                h = min(MR, m - i0)
+                if h < MR:
+                    _pack_a(A, i0, h, pc, kc, Ap)
+                for jp in range((nc + nr - 1) // nr):
+                    j0 = jc + jp * nr
+                    w = min(nr, n - j0)
+                    cc, c0, ldc, beta = Cf, i0 * n + j0, n, 1 - first
+                    if h < MR or w < nr:
+                        cc, c0, ldc, beta = tile, 0, nr, 0
+                    if jp < nfull:
+                        if h == MR:
+                            _ukernel(A[i0:, pc:], 0, rsa, csa, B[pc:, j0:], 0,
+                                     _elements(B, 0), kc, cc, c0, ldc, beta)
+                        else:
+                            _ukernel(Ap, 0, 1, MR, B[pc:, j0:], 0, _elements(B, 0), kc, cc, c0,
+                                     ldc, beta)
+                    else:
+                        boff = 0 if direct_b else jp * kc * nr
+                        if h == MR:
+                            _ukernel(A[i0:, pc:], 0, rsa, csa, Bp, boff, nr, kc, cc, c0, ldc,
+                                     beta)
+                        else:
+                            _ukernel(Ap, 0, 1, MR, Bp, boff, nr, kc, cc, c0, ldc, beta)
+                    if h < MR or w < nr:
+                        for ii in range(h):
+                            for jj in range(w):
+                                if first:
+                                    C[i0 + ii, j0 + jj] = tile[ii * nr + jj]
+                                else:
+                                    C[i0 + ii, j0 + jj] += tile[ii * nr + jj]
+    return C
+
+# Products of fewer multiply-adds (m * n * k) go to BLAS: below it, packing costs more than it
+# saves.  Measured on one core, AVX-512 host, OpenBLAS with AVX2 kernels: float64 24x24x24
+# 1.5 vs 1.6 us, 64x64x64 9 vs 12 us, 256x784x256 1.1-1.3 vs 1.9-2.1 ms.  Narrow products
+# (n < NR columns) waste vector lanes and go to BLAS too: 256x256x10 55 vs 45 us.
+MIN_WORK = 1 << 13
+SMALL_WORK = 1 << 18  # 64 x 64 x 64
+
+
+def gemm_limit() -> int | None:
+    """The largest m*n*k that generated code hands to :func:`gemm`, or None for "always BLAS".
+
+    ``SRCAD_GEMM=blas`` never uses it, ``SRCAD_GEMM=own`` uses it at every size.  The default,
+    ``auto``, uses it only on hosts with 512-bit vectors (it was not measured against BLAS with
+    256-bit ones), and at every size only where BLAS runs on one thread: the process may use
+    one CPU, or ``OPENBLAS_NUM_THREADS`` (else ``OMP_NUM_THREADS``) is 1.  Otherwise BLAS may
+    split a product over threads and gemm does not, so gemm takes products up to
+    ``SMALL_WORK`` only, which a threaded BLAS runs on one thread anyway.
+    """
+    mode = os.environ.get("SRCAD_GEMM", "auto")
+    if mode == "blas":
+        return None
+    if mode == "own":
+        return 1 << 62
+    if mode != "auto":
+        raise ValueError(f"SRCAD_GEMM={mode!r}: expected auto, own or blas")
+    if VBYTES < 64:
+        return None
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    return 1 << 62 if cpus == 1 or threads == "1" else SMALL_WORK
+
+
+@numba.njit(cache=True)
+def matmul(a, b, limit):
+    """``np.dot(a, b)`` for 2-D a, b of one float dtype: :func:`gemm` where it is faster (at
+    least NR columns, MIN_WORK to ``limit`` multiply-adds), else BLAS (which also reports
+    shape mismatches)."""
+    m, k = a.shape
+    n = b.shape[1]
+    work = m * n * k
+    if k == b.shape[0] and n >= NV * (VBYTES // a.itemsize) and MIN_WORK <= work <= limit:
+        return gemm(a, b)
+    return np.dot(a, b)
