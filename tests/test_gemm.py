@@ -25,6 +25,7 @@ SHAPES = [
     (17, G.KC_MAX, 31), (19, G.KC_MAX + 1, 29), (11, 3 * G.KC_MAX + 5, 27),  # depth blocks
     (9, 13, NC64), (10, 12, NC64 + 1), (7, 300, 2 * NC64 + NR64 + 3),  # column blocks
     (64, 64, 64), (130, 70, 90),
+    (1000, 10, 10), (300, 7, 5), (10, 2000, 10), (37, 20, 16), (37, 20, 17),  # narrow kernels
 ]
 
 
@@ -83,7 +84,7 @@ def test_gemm_does_not_write_operands_and_is_fresh():
 
 def test_matmul_dispatch_and_shape_errors():
     rng = np.random.default_rng(2)
-    for (m, k, n) in [(2, 3, 4), (50, 60, NR64 - 1), (50, 60, NR64), (200, 100, 300)]:
+    for (m, k, n) in [(2, 3, 4), (50, 60, 10), (50, 60, NR64 - 1), (50, 60, NR64), (200, 100, 300)]:
         A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
         for limit in (0, 1 << 62):
             np.testing.assert_allclose(G.matmul(A, B, limit), A @ B, rtol=1e-12, atol=1e-12)

@@ -1,25 +1,29 @@
 """srcad's own matrix product for 2-D float arrays: packed panels and an LLVM-vector micro-kernel.
 
-``gemm(A, B)`` computes ``A @ B`` the way BLIS and OpenBLAS do (Goto's algorithm):
+``gemm(A, B)`` computes ``A @ B`` after Goto's algorithm (as BLIS and OpenBLAS do), with
+less packing:
 
-* B is packed, ``KC`` rows by up to ``NC`` columns at a time (a block that stays in L2), into
-  micro-panels of ``NR`` columns (each panel row contiguous, zero-padded at the right edge);
-  A is packed one micro-panel of ``MR`` rows at a time (each panel column contiguous), right
-  before the micro-kernel sweeps it across the B block from L1.  Packing reads any strides,
-  so transposed operands (``x.T``) cost nothing extra.
-* The micro-kernel (:func:`_ukernel`, an ``@intrinsic`` emitting LLVM IR) keeps an
+* The loops run over blocks of B of ``KC`` rows by up to ``NC`` columns (about 400 KB: they
+  stay in L2), then over micro-panels of ``MR`` rows of A (in L1 while the kernel sweeps the
+  block), then over micro-panels of ``NR`` columns of the block.
+* The micro-kernel (:func:`_make_ukernel`, an ``@intrinsic`` emitting LLVM IR) keeps an
   ``MR x NR`` block of C in ``MR * NR / VW`` vector registers (``VW`` = lanes of the host's
-  widest vectors: 8 doubles with AVX-512) and, for every ``p`` of the panel, loads ``NR / VW``
-  vectors of B, broadcasts each of the ``MR`` values of A and adds the products with fused
-  multiply-adds.  LLVM keeps the accumulators in registers (they are allocas that SROA
-  promotes); the loop body is ``MR * NR / VW`` FMAs for ``NR / VW`` vector loads.
+  widest vectors: 8 doubles with AVX-512) and, for every ``p``, loads ``NR / VW`` vectors of
+  a row of B, broadcasts each of the ``MR`` values of a column of A and adds the products with
+  fused multiply-adds: 24 FMAs for 3 vector loads and 8 broadcasts.  LLVM keeps the
+  accumulators in registers (allocas that SROA promotes).
+* The kernel reads A in place at any strides (``x.T`` included) and B in place when its rows
+  are contiguous; only B with other strides, and the partial micro-panels of A at the bottom
+  edge, are copied (zero-padded) into a workspace.  Columns beyond the right edge are masked
+  (masked vector loads and stores), and a narrow product (n < NR) gets a narrower kernel
+  (``NR`` of 1, 2 or 3 vectors), so a 10-column product wastes 6 lanes of 16, not 14 of 24.
 
 Why srcad has its own: the OpenBLAS that NumPy and Numba call may run AVX2 kernels on an
 AVX-512 machine (it does on the benchmark machine, where ``OPENBLAS_CORETYPE=Haswell`` is set
-for the whole environment).  Measured there, one core, float64: 256x784 @ 784x256 in 1.1-1.3 ms
-(80-90 GFLOP/s; the micro-kernel alone, on packed data, 106-112) against OpenBLAS's 1.9-2.1 ms
-(50 GFLOP/s); XLA's kernel (JAX on CPU) takes about 1.0 ms.  Blocks larger than L2 made the
-time vary 2x from run to run with where the pages landed, hence the L2-sized B block.
+for the whole environment).  Measured there, one core, float64: 256x784 @ 784x256 in 0.98-1.05
+ms (100-105 GFLOP/s) against OpenBLAS's 2.0 ms (50 GFLOP/s); XLA's kernel (JAX on CPU) takes
+about 1.0 ms.  Packing both operands cost 0.15-0.3 ms more, and blocks larger than L2 made the
+time vary 2x from run to run with where the pages landed.
 Codegen calls it through :func:`matmul`, which falls back to ``np.dot`` outside the sizes where
 it pays and BLAS would not use more threads (:func:`gemm_limit`, ``SRCAD_GEMM``).
 """
@@ -53,68 +57,103 @@ KC_MAX = 256    # depth of a packed block (longer sums are split into balanced b
 NC_BYTES = 512 * 1024  # packed block of B, KC x NC: stays in L2 (1 MB on Zen 5)
 
 
-@intrinsic
-def _ukernel(typingctx, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta):
-    """The MR x NR block ``C[c0 + i*ldc + j] = beta * C[...] + sum_p A_ip B_pj`` with
-    ``A_ip = a.data[a0 + i*rsa + p*csa]`` and ``B_pj = b.data[b0 + p*rsb + j]`` (offsets and
-    strides in elements: a packed micro-panel or the operand itself, any strides for A, unit
-    column stride for B).  beta is 0 or 1; with 0 the old C is not read."""
-    dt = a.dtype
-    sig = types.void(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta)
+def _make_ukernel(nv):
+    """The micro-kernel for micro-panels of MR rows by ``nv`` vectors of columns (an
+    ``@intrinsic``: LLVM IR with explicit vectors and FMAs)."""
 
-    def codegen(context, builder, signature, args):
-        fty = context.get_value_type(dt)
-        vw = VBYTES // (dt.bitwidth // 8)
-        vec = ir.VectorType(fty, vw)
-        vptr = vec.as_pointer()
-        i64 = ir.IntType(64)
-        a_, a0_, rsa_, csa_, b_, b0_, rsb_, kc_, c_, c0_, ldc_, beta_ = args
-        arr = [context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 4, 8)]
-        pa = builder.gep(arr[0].data, [a0_])
-        pb = builder.gep(arr[1].data, [b0_])
-        pc = builder.gep(arr[2].data, [c0_])
-        name = f"llvm.fma.v{vw}{'f64' if dt.bitwidth == 64 else 'f32'}"
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3), name)
-        zero = ir.Constant(vec, [0.0] * vw)
-        accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(NV)] for _ in range(MR)]
-        arow = [builder.mul(rsa_, ir.Constant(i64, i)) for i in range(MR)]
+    @intrinsic
+    def ukernel(typingctx, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w):
+        """The MR x w block (w <= nv*VW columns) ``C[c0 + i*ldc + j] = beta * C[...] +
+        sum_p A_ip B_pj`` with ``A_ip = a.data[a0 + i*rsa + p*csa]`` and
+        ``B_pj = b.data[b0 + p*rsb + j]`` (offsets and strides in elements: a packed micro-panel
+        or the operand itself, any strides for A, unit column stride for B).  Columns j >= w are
+        neither read (masked loads) nor written (masked stores).  beta is 0 or 1; with 0 the old
+        C is not read."""
+        dt = a.dtype
+        sig = types.void(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
 
-        def cptr(i, j):
-            row = builder.gep(pc, [builder.mul(ldc_, ir.Constant(i64, i))])
-            return builder.bitcast(builder.gep(row, [ir.Constant(i64, j * vw)]), vptr)
+        def codegen(context, builder, signature, args):
+            fty = context.get_value_type(dt)
+            vw = VBYTES // (dt.bitwidth // 8)
+            vec = ir.VectorType(fty, vw)
+            vptr = vec.as_pointer()
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+            mty = ir.VectorType(ir.IntType(1), vw)
+            a_, a0_, rsa_, csa_, b_, b0_, rsb_, kc_, c_, c0_, ldc_, beta_, w_ = args
+            arr = [context.make_array(signature.args[k])(context, builder, args[k])
+                   for k in (0, 4, 8)]
+            pa = builder.gep(arr[0].data, [a0_])
+            pb = builder.gep(arr[1].data, [b0_])
+            pc = builder.gep(arr[2].data, [c0_])
+            suffix = f"v{vw}{'f64' if dt.bitwidth == 64 else 'f32'}"
+            mod = builder.module
+            fma = cgutils.get_or_insert_function(mod, ir.FunctionType(vec, [vec] * 3),
+                                                 f"llvm.fma.{suffix}")
+            mload = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(vec, [vptr, i32, mty, vec]), f"llvm.masked.load.{suffix}.p0")
+            mstore = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(ir.VoidType(), [vec, vptr, i32, mty]),
+                f"llvm.masked.store.{suffix}.p0")
+            align = ir.Constant(i32, dt.bitwidth // 8)
+            zero = ir.Constant(vec, [0.0] * vw)
+            # lane j*vw + l is a column of the block iff it is < w
+            wv = builder.insert_element(ir.Constant(ir.VectorType(i64, vw), ir.Undefined), w_,
+                                        ir.Constant(i32, 0))
+            wv = builder.shuffle_vector(wv, ir.Constant(ir.VectorType(i64, vw), ir.Undefined),
+                                        ir.Constant(ir.VectorType(i32, vw), [0] * vw))
+            masks = [builder.icmp_signed("<", ir.Constant(ir.VectorType(i64, vw),
+                                                          [j * vw + lane for lane in range(vw)]),
+                                         wv) for j in range(nv)]
+            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)]
+                    for _ in range(MR)]
+            arow = [builder.mul(rsa_, ir.Constant(i64, i)) for i in range(MR)]
 
-        with builder.if_then(builder.icmp_signed("!=", beta_, ir.Constant(beta_.type, 0))):
+            def cptr(i, j):
+                row = builder.gep(pc, [builder.mul(ldc_, ir.Constant(i64, i))])
+                return builder.bitcast(builder.gep(row, [ir.Constant(i64, j * vw)]), vptr)
+
+            with builder.if_then(builder.icmp_signed("!=", beta_, ir.Constant(beta_.type, 0))):
+                for i in range(MR):
+                    for j in range(nv):
+                        builder.store(builder.call(mload, [cptr(i, j), align, masks[j], zero]),
+                                      accs[i][j])
+            bmask = ir.Constant(ir.VectorType(i32, vw), [0] * vw)
+            with cgutils.for_range(builder, kc_) as loop:
+                p = loop.index
+                brow = builder.gep(pb, [builder.mul(p, rsb_)])
+                bv = [builder.call(mload, [builder.bitcast(
+                    builder.gep(brow, [ir.Constant(i64, j * vw)]), vptr), align, masks[j], zero])
+                    for j in range(nv)]
+                acol = builder.gep(pa, [builder.mul(p, csa_)])
+                for i in range(MR):
+                    x = builder.load(builder.gep(acol, [arow[i]]))
+                    splat = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
+                                                   ir.Constant(i32, 0))
+                    splat = builder.shuffle_vector(splat, ir.Constant(vec, ir.Undefined), bmask)
+                    for j in range(nv):
+                        builder.store(builder.call(fma, [splat, bv[j],
+                                                         builder.load(accs[i][j])]), accs[i][j])
             for i in range(MR):
-                for j in range(NV):
-                    ld = builder.load(cptr(i, j))
-                    ld.align = dt.bitwidth // 8
-                    builder.store(ld, accs[i][j])
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vw), [0] * vw)
-        with cgutils.for_range(builder, kc_) as loop:
-            p = loop.index
-            brow = builder.gep(pb, [builder.mul(p, rsb_)])
-            bv = []
-            for j in range(NV):
-                ld = builder.load(builder.bitcast(builder.gep(brow, [ir.Constant(i64, j * vw)]),
-                                                  vptr))
-                ld.align = dt.bitwidth // 8
-                bv.append(ld)
-            acol = builder.gep(pa, [builder.mul(p, csa_)])
-            for i in range(MR):
-                x = builder.load(builder.gep(acol, [arow[i]]))
-                splat = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
-                                               ir.Constant(ir.IntType(32), 0))
-                splat = builder.shuffle_vector(splat, ir.Constant(vec, ir.Undefined), mask)
-                for j in range(NV):
-                    builder.store(builder.call(fma, [splat, bv[j], builder.load(accs[i][j])]),
-                                  accs[i][j])
-        for i in range(MR):
-            for j in range(NV):
-                st = builder.store(builder.load(accs[i][j]), cptr(i, j))
-                st.align = dt.bitwidth // 8
-        return context.get_dummy_value()
+                for j in range(nv):
+                    builder.call(mstore, [builder.load(accs[i][j]), cptr(i, j), align, masks[j]])
+            return context.get_dummy_value()
 
-    return sig, codegen
+        return sig, codegen
+
+    return ukernel
+
+
+_ukernel1, _ukernel2, _ukernel3 = (_make_ukernel(nv) for nv in (1, 2, 3))
+
+
+@numba.njit(cache=True)
+def _ukernel(nv, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w):
+    if nv == 1:
+        _ukernel1(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+    elif nv == 2:
+        _ukernel2(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+    else:
+        _ukernel3(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
 
 
 @numba.njit(cache=True)
@@ -187,7 +226,8 @@ def gemm(A, B):
     if m == 0 or n == 0:
         return C
     vw = VBYTES // A.itemsize
-    nr = NV * vw
+    nv = min(NV, (n + vw - 1) // vw)  # narrow products: narrower micro-panels
+    nr = nv * vw
     ncmax = max(nr, (NC_BYTES // (KC_MAX * A.itemsize)) // nr * nr)
     nkb = (k + KC_MAX - 1) // KC_MAX
     kcb = (k + nkb - 1) // nkb          # balanced depth: no thin last block
@@ -195,7 +235,7 @@ def gemm(A, B):
     direct_b = B.strides[1] == B.itemsize
     rsa, csa = _elements(A, 0), _elements(A, 1)
     # one workspace, cache-line aligned (vector loads that straddle two lines cost twice)
-    nb = kcb * (nr if direct_b else ncb)
+    nb = 0 if direct_b else kcb * ncb
     na = kcb * MR
     line = 64 // A.itemsize
     work = np.empty(nb + na + MR * nr + line, dt)
@@ -206,52 +246,46 @@ def gemm(A, B):
     Cf = C.reshape(m * n)
     for jc in range(0, n, ncb):
         nc = min(ncb, n - jc)
-        nfull = nc // nr if direct_b else 0  # micro-panels read in place
         for pc in range(0, k, kcb):
             kc = min(kcb, k - pc)
             first = 1 if pc == 0 else 0
-            if direct_b:  # only the partial micro-panel at the right edge
-                if nc % nr:
-                    _pack_b(B, pc, kc, jc + nfull * nr, nc - nfull * nr, nr, Bp)
-            else:
+            if not direct_b:
                 _pack_b(B, pc, kc, jc, nc, nr, Bp)
             for i0 in range(0, m, MR):
                 h = min(MR, m - i0)
-                if h < MR:
+                if h < MR:  # bottom edge: a zero-padded copy, computed into the tile
                     _pack_a(A, i0, h, pc, kc, Ap)
                 for jp in range((nc + nr - 1) // nr):
                     j0 = jc + jp * nr
                     w = min(nr, n - j0)
-                    cc, c0, ldc, beta = Cf, i0 * n + j0, n, 1 - first
-                    if h < MR or w < nr:
-                        cc, c0, ldc, beta = tile, 0, nr, 0
-                    if jp < nfull:
-                        if h == MR:
-                            _ukernel(A[i0:, pc:], 0, rsa, csa, B[pc:, j0:], 0,
-                                     _elements(B, 0), kc, cc, c0, ldc, beta)
+                    if h == MR:
+                        if direct_b:
+                            _ukernel(nv, A[i0:, pc:], 0, rsa, csa, B[pc:, j0:], 0,
+                                     _elements(B, 0), kc, Cf, i0 * n + j0, n, 1 - first, w)
                         else:
-                            _ukernel(Ap, 0, 1, MR, B[pc:, j0:], 0, _elements(B, 0), kc, cc, c0,
-                                     ldc, beta)
+                            _ukernel(nv, A[i0:, pc:], 0, rsa, csa, Bp, jp * kc * nr, nr, kc, Cf,
+                                     i0 * n + j0, n, 1 - first, w)
+                        continue
+                    if direct_b:
+                        _ukernel(nv, Ap, 0, 1, MR, B[pc:, j0:], 0, _elements(B, 0), kc, tile, 0,
+                                 nr, 0, w)
                     else:
-                        boff = 0 if direct_b else jp * kc * nr
-                        if h == MR:
-                            _ukernel(A[i0:, pc:], 0, rsa, csa, Bp, boff, nr, kc, cc, c0, ldc,
-                                     beta)
-                        else:
-                            _ukernel(Ap, 0, 1, MR, Bp, boff, nr, kc, cc, c0, ldc, beta)
-                    if h < MR or w < nr:
-                        for ii in range(h):
-                            for jj in range(w):
-                                if first:
-                                    C[i0 + ii, j0 + jj] = tile[ii * nr + jj]
-                                else:
-                                    C[i0 + ii, j0 + jj] += tile[ii * nr + jj]
+                        _ukernel(nv, Ap, 0, 1, MR, Bp, jp * kc * nr, nr, kc, tile, 0, nr, 0, w)
+                    for ii in range(h):
+                        for jj in range(w):
+                            if first:
+                                C[i0 + ii, j0 + jj] = tile[ii * nr + jj]
+                            else:
+                                C[i0 + ii, j0 + jj] += tile[ii * nr + jj]
     return C
 
 # Products of fewer multiply-adds (m * n * k) go to BLAS: below it, packing costs more than it
 # saves.  Measured on one core, AVX-512 host, OpenBLAS with AVX2 kernels: float64 24x24x24
-# 1.5 vs 1.6 us, 64x64x64 9 vs 12 us, 256x784x256 1.1-1.3 vs 1.9-2.1 ms.  Narrow products
-# (n < NR columns) waste vector lanes and go to BLAS too: 256x256x10 55 vs 45 us.
+# 1.5 vs 1.6 us, 64x64x64 6.4 vs 12 us, 256x784x256 1.0 vs 2.0 ms.
+# Narrow products (n < NR) stay with BLAS although gemm's narrow kernels win on warm caches
+# (10000x10x10 71 vs 80 us, 10x10000x10 81 vs 109 us, 256x256x10 20 vs 46 us): with operands
+# coming from memory they lose (262 vs 230 us, 304 vs 280 us), and the GMM gradient, 50 such
+# products per call, measured 1.1-1.3 ms slower with them (interleaved in one process).
 MIN_WORK = 1 << 13
 SMALL_WORK = 1 << 18  # 64 x 64 x 64
 
