@@ -214,8 +214,9 @@ def gemm(A, B):
     Loop order: column blocks of B (NC) > depth blocks (KC; B's block, ~400 KB, stays in L2)
     > micro-panels of A (MR rows, in L1 while the kernel sweeps the B block) > micro-panels of
     B (NR columns) > micro-kernel.  The kernel reads A in place at any strides, and B in place
-    when its rows are contiguous; only B with other strides and partial micro-panels (the
-    bottom and right edges) are packed, zero-padded, into a workspace."""
+    when its rows are contiguous; only B with other strides and the partial micro-panels of A
+    at the bottom edge are packed, zero-padded, into a workspace.  Columns past the right edge
+    are masked off in the kernel."""
     m, k = A.shape
     n = B.shape[1]
     dt = A.dtype
