@@ -14,7 +14,7 @@ less packing:
   accumulators in registers (allocas that SROA promotes).
 * The kernel reads A in place at any strides (``x.T`` included) and B in place when its rows
   are contiguous; only B with other strides, and the partial micro-panels of A at the bottom
-  edge, are copied (zero-padded) into a workspace.  Columns beyond the right edge are masked
+  edge (zero-padded), are copied into a workspace.  Columns beyond the right edge are masked
   (masked vector loads and stores), and a narrow product (n < NR) gets a narrower kernel
   (``NR`` of 1, 2 or 3 vectors), so a 10-column product wastes 6 lanes of 16, not 14 of 24.
 
@@ -62,15 +62,15 @@ def _make_ukernel(nv):
     ``@intrinsic``: LLVM IR with explicit vectors and FMAs)."""
 
     @intrinsic
-    def ukernel(typingctx, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w):
+    def ukernel(typingctx, a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w):
         """The MR x w block (w <= nv*VW columns) ``C[c0 + i*ldc + j] = beta * C[...] +
-        sum_p A_ip B_pj`` with ``A_ip = a.data[a0 + i*rsa + p*csa]`` and
-        ``B_pj = b.data[b0 + p*rsb + j]`` (offsets and strides in elements: a packed micro-panel
-        or the operand itself, any strides for A, unit column stride for B).  Columns j >= w are
+        sum_p A_ip B_pj`` with ``A_ip = a.data[i*rsa + p*csa]`` and ``B_pj = b.data[p*rsb + j]``
+        (strides in elements; a and b view a packed micro-panel or the operand itself: any
+        strides for A, unit column stride for B).  Columns j >= w are
         neither read (masked loads) nor written (masked stores).  beta is 0 or 1; with 0 the old
         C is not read."""
         dt = a.dtype
-        sig = types.void(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        sig = types.void(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
 
         def codegen(context, builder, signature, args):
             fty = context.get_value_type(dt)
@@ -79,12 +79,10 @@ def _make_ukernel(nv):
             vptr = vec.as_pointer()
             i64, i32 = ir.IntType(64), ir.IntType(32)
             mty = ir.VectorType(ir.IntType(1), vw)
-            a_, a0_, rsa_, csa_, b_, b0_, rsb_, kc_, c_, c0_, ldc_, beta_, w_ = args
-            arr = [context.make_array(signature.args[k])(context, builder, args[k])
-                   for k in (0, 4, 8)]
-            pa = builder.gep(arr[0].data, [a0_])
-            pb = builder.gep(arr[1].data, [b0_])
-            pc = builder.gep(arr[2].data, [c0_])
+            a_, rsa_, csa_, b_, rsb_, kc_, c_, c0_, ldc_, beta_, w_ = args
+            pa, pb, c_data = (context.make_array(signature.args[k])(context, builder, args[k]).data
+                              for k in (0, 3, 6))
+            pc = builder.gep(c_data, [c0_])
             suffix = f"v{vw}{'f64' if dt.bitwidth == 64 else 'f32'}"
             mod = builder.module
             fma = cgutils.get_or_insert_function(mod, ir.FunctionType(vec, [vec] * 3),
@@ -147,39 +145,30 @@ _ukernel1, _ukernel2, _ukernel3 = (_make_ukernel(nv) for nv in (1, 2, 3))
 
 
 @numba.njit(cache=True)
-def _ukernel(nv, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w):
+def _ukernel(nv, a, b, kc, c, c0, ldc, beta, w):
+    """The kernel ``nv`` vectors wide on the 2-D views a (MR x kc, any strides) and b (kc x w,
+    contiguous rows)."""
+    rsa, csa, rsb = _elements(a, 0), _elements(a, 1), _elements(b, 0)
     if nv == 1:
-        _ukernel1(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        _ukernel1(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
     elif nv == 2:
-        _ukernel2(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        _ukernel2(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
     else:
-        _ukernel3(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        _ukernel3(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
 
 
 @numba.njit(cache=True)
 def _pack_b(B, pc, kc, jc, nc, nr, Bp):
-    """Bp[jp*kc*nr + p*nr + jj] = B[pc + p, jc + jp*nr + jj] (0 beyond column jc + nc)."""
-    rowmajor = B.strides[1] == B.itemsize
+    """Bp[jp*kc*nr + p*nr + jj] = B[pc + p, jc + jp*nr + jj] for the columns up to jc + nc.
+    Only B whose rows are not contiguous is packed, so the copy runs down its columns; the
+    lanes past the last column are left as they are (the kernel's loads mask them off)."""
     for jp in range((nc + nr - 1) // nr):
         j0 = jc + jp * nr
-        w = min(nr, jc + nc - j0)
         dst = Bp[jp * kc * nr: (jp + 1) * kc * nr]
-        if rowmajor:
+        for jj in range(min(nr, jc + nc - j0)):
+            src = B[pc: pc + kc, j0 + jj]
             for p in range(kc):
-                src = B[pc + p, j0: j0 + w]
-                d = dst[p * nr: p * nr + nr]
-                for jj in range(w):
-                    d[jj] = src[jj]
-                for jj in range(w, nr):
-                    d[jj] = 0.0
-        else:
-            for jj in range(w):
-                src = B[pc: pc + kc, j0 + jj]
-                for p in range(kc):
-                    dst[p * nr + jj] = src[p]
-            for jj in range(w, nr):
-                for p in range(kc):
-                    dst[p * nr + jj] = 0.0
+                dst[p * nr + jj] = src[p]
 
 
 @numba.njit(cache=True)
@@ -215,7 +204,7 @@ def gemm(A, B):
     > micro-panels of A (MR rows, in L1 while the kernel sweeps the B block) > micro-panels of
     B (NR columns) > micro-kernel.  The kernel reads A in place at any strides, and B in place
     when its rows are contiguous; only B with other strides and the partial micro-panels of A
-    at the bottom edge are packed, zero-padded, into a workspace.  Columns past the right edge
+    at the bottom edge (zero-padded) are packed into a workspace.  Columns past the right edge
     are masked off in the kernel."""
     m, k = A.shape
     n = B.shape[1]
@@ -234,7 +223,6 @@ def gemm(A, B):
     kcb = (k + nkb - 1) // nkb          # balanced depth: no thin last block
     ncb = min(ncmax, ((n + nr - 1) // nr) * nr)
     direct_b = B.strides[1] == B.itemsize
-    rsa, csa = _elements(A, 0), _elements(A, 1)
     # one workspace, cache-line aligned (vector loads that straddle two lines cost twice)
     nb = 0 if direct_b else kcb * ncb
     na = kcb * MR
@@ -254,24 +242,22 @@ def gemm(A, B):
                 _pack_b(B, pc, kc, jc, nc, nr, Bp)
             for i0 in range(0, m, MR):
                 h = min(MR, m - i0)
-                if h < MR:  # bottom edge: a zero-padded copy, computed into the tile
+                if h == MR:  # A in place
+                    a = A[i0: i0 + MR, pc: pc + kc]
+                else:  # bottom edge: a zero-padded copy (column-major), computed into the tile
                     _pack_a(A, i0, h, pc, kc, Ap)
+                    a = Ap[: kc * MR].reshape((kc, MR)).T
                 for jp in range((nc + nr - 1) // nr):
                     j0 = jc + jp * nr
                     w = min(nr, n - j0)
-                    if h == MR:
-                        if direct_b:
-                            _ukernel(nv, A[i0:, pc:], 0, rsa, csa, B[pc:, j0:], 0,
-                                     _elements(B, 0), kc, Cf, i0 * n + j0, n, 1 - first, w)
-                        else:
-                            _ukernel(nv, A[i0:, pc:], 0, rsa, csa, Bp, jp * kc * nr, nr, kc, Cf,
-                                     i0 * n + j0, n, 1 - first, w)
-                        continue
                     if direct_b:
-                        _ukernel(nv, Ap, 0, 1, MR, B[pc:, j0:], 0, _elements(B, 0), kc, tile, 0,
-                                 nr, 0, w)
+                        b = B[pc: pc + kc, j0: j0 + w]
                     else:
-                        _ukernel(nv, Ap, 0, 1, MR, Bp, jp * kc * nr, nr, kc, tile, 0, nr, 0, w)
+                        b = Bp[jp * kc * nr: (jp + 1) * kc * nr].reshape((kc, nr))[:, :w]
+                    if h == MR:
+                        _ukernel(nv, a, b, kc, Cf, i0 * n + j0, n, 1 - first, w)
+                        continue
+                    _ukernel(nv, a, b, kc, tile, 0, nr, 0, w)
                     for ii in range(h):
                         for jj in range(w):
                             if first:
@@ -279,6 +265,7 @@ def gemm(A, B):
                             else:
                                 C[i0 + ii, j0 + jj] += tile[ii * nr + jj]
     return C
+
 
 # Products of fewer multiply-adds (m * n * k) go to BLAS: below it, packing costs more than it
 # saves.  Measured on one core, AVX-512 host, OpenBLAS with AVX2 kernels: float64 24x24x24

@@ -39,6 +39,8 @@ def _vmath_names() -> frozenset[str]:
     return frozenset(f for f in _VMATH_FUNCS if hasattr(vmath, f))
 
 _NP_DTYPE = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64", "bool": "np.bool_"}
+
+
 @functools.cache
 def _gemm_limit() -> int | None:
     """How large a 2-D float dot srcad's own matrix product takes (codegen/gemm.py); read

@@ -139,4 +139,4 @@ def axpy_row(out, a, X, i):
         out[j] += a * X[i, j]
 
 
-from .gemm import matmul  # noqa: E402,F401  (2-D float64 dot, codegen/pysource.py)
+from .gemm import matmul  # noqa: E402,F401  (2-D float dot, codegen/pysource.py)
