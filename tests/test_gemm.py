@@ -26,6 +26,7 @@ SHAPES = [
     (9, 13, NC64), (10, 12, NC64 + 1), (7, 300, 2 * NC64 + NR64 + 3),  # column blocks
     (64, 64, 64), (130, 70, 90),
     (1000, 10, 10), (300, 7, 5), (10, 2000, 10), (37, 20, 16), (37, 20, 17),  # narrow kernels
+    (14, 9, 6), (6, 40, 3), (5, 600, 4),  # bottom edges of 6, 6 and 5 rows (kernels 4 + 2 + 1)
 ]
 
 
@@ -38,13 +39,16 @@ def _operands(rng, m, k, n, layout, dtype):
         A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
     elif layout == "F":  # transposed views, as x.T in generated code
         A, B = rng.standard_normal((k, m)).T, rng.standard_normal((n, k)).T
-    else:  # strided views of larger arrays
+    elif layout == "strided":  # strided views of larger arrays
         A = rng.standard_normal((2 * m, k + 3))[::2, 1: k + 1]
         B = rng.standard_normal((k + 2, 3 * n))[2:, ::3]
+    else:  # negative strides
+        A = rng.standard_normal((m, k))[::-1]
+        B = rng.standard_normal((k, n))[::-1, ::-1]
     return A.astype(dtype), B.astype(dtype)
 
 
-@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed"])
 @pytest.mark.parametrize("m,k,n", SHAPES)
 def test_gemm_matches_numpy(m, k, n, layout):
     rng = np.random.default_rng(m * 10007 + k * 101 + n)
@@ -84,7 +88,8 @@ def test_gemm_does_not_write_operands_and_is_fresh():
 
 def test_matmul_dispatch_and_shape_errors():
     rng = np.random.default_rng(2)
-    for (m, k, n) in [(2, 3, 4), (50, 60, 10), (50, 60, NR64 - 1), (50, 60, NR64), (200, 100, 300)]:
+    for (m, k, n) in [(2, 3, 4), (50, 60, 1), (50, 60, 10), (50, 60, NR64 - 1), (50, 60, NR64),
+                      (200, 100, 300), (3000, 10, 10), (10, 3000, 10)]:
         A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
         for limit in (0, 1 << 62):
             np.testing.assert_allclose(G.matmul(A, B, limit), A @ B, rtol=1e-12, atol=1e-12)

@@ -131,3 +131,34 @@ def test_row_parts_add_into_the_matrix_adjoint():
 
 def test_row_parts_second_order():
     check_grads(row_parts, _args("row_parts"), order=2, backend="interpret")
+
+
+# ------------------------------------------------------------ shallow matrix products
+def products_in_loop(X, W):
+    """Y is needed by the adjoint of Y * Y and sin(Y): taped when the product is deep
+    (W.shape[1] > RECOMPUTE_DEPTH), recomputed in the adjoint loop when it is shallow."""
+    total = 0.0
+    for k in range(W.shape[0]):
+        Y = (X - W[k, 0, 0]) @ W[k]
+        total = total + np.sum(Y * Y) * 0.5 + np.sum(np.sin(Y))
+    return total
+
+
+@pytest.mark.parametrize("depth", [3, srcad.ad.reverse.RECOMPUTE_DEPTH,
+                                   srcad.ad.reverse.RECOMPUTE_DEPTH + 1])
+def test_shallow_products_are_recomputed_deep_ones_taped(depth):
+    rng = np.random.default_rng(depth)
+    n, m, K = 40, 6, 3
+    X = rng.standard_normal((n, depth))
+    W = 0.3 * rng.standard_normal((K, depth, m))
+    for backend in ("numba", "interpret"):
+        check_grads(products_in_loop, (X, W), modes=("fwd", "rev"), order=2, backend=backend)
+    g = srcad.differentiate(products_in_loop).grad(X, W)
+    for checkpoint in (True, 2):  # the re-run segments make the same choice
+        gc = srcad.differentiate(products_in_loop, checkpoint=checkpoint).grad(X, W)
+        for a, b in zip(g, gc):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+    # the choice is made at run time, on the product's depth: both sweeps test it
+    src = srcad.show(products_in_loop, X, W, argnums=(0, 1))
+    test = f" > {srcad.ad.reverse.RECOMPUTE_DEPTH}\n"  # on the product's a.shape[1]
+    assert src.count(test) >= 2 and "np.full((0, 0,), 0.0, np.float64)" in src

@@ -57,20 +57,20 @@ KC_MAX = 256    # depth of a packed block (longer sums are split into balanced b
 NC_BYTES = 512 * 1024  # packed block of B, KC x NC: stays in L2 (1 MB on Zen 5)
 
 
-def _make_ukernel(nv):
-    """The micro-kernel for micro-panels of MR rows by ``nv`` vectors of columns (an
+def _make_ukernel(mr, nv):
+    """The micro-kernel for micro-panels of ``mr`` rows by ``nv`` vectors of columns (an
     ``@intrinsic``: LLVM IR with explicit vectors and FMAs)."""
 
     @intrinsic
-    def ukernel(typingctx, a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w):
-        """The MR x w block (w <= nv*VW columns) ``C[c0 + i*ldc + j] = beta * C[...] +
-        sum_p A_ip B_pj`` with ``A_ip = a.data[i*rsa + p*csa]`` and ``B_pj = b.data[p*rsb + j]``
-        (strides in elements; a and b view a packed micro-panel or the operand itself: any
-        strides for A, unit column stride for B).  Columns j >= w are
+    def ukernel(typingctx, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w):
+        """The mr x w block (w <= nv*VW columns) ``C[c0 + i*ldc + j] = beta * C[...] +
+        sum_p A_ip B_pj`` with ``A_ip = a.data[a0 + i*rsa + p*csa]`` and
+        ``B_pj = b.data[b0 + p*rsb + j]`` (offsets and strides in elements; a is the operand
+        itself at any strides, b the operand or its packed copy, with unit column stride).  Columns j >= w are
         neither read (masked loads) nor written (masked stores).  beta is 0 or 1; with 0 the old
         C is not read."""
         dt = a.dtype
-        sig = types.void(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
+        sig = types.void(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
 
         def codegen(context, builder, signature, args):
             fty = context.get_value_type(dt)
@@ -79,10 +79,9 @@ def _make_ukernel(nv):
             vptr = vec.as_pointer()
             i64, i32 = ir.IntType(64), ir.IntType(32)
             mty = ir.VectorType(ir.IntType(1), vw)
-            a_, rsa_, csa_, b_, rsb_, kc_, c_, c0_, ldc_, beta_, w_ = args
-            pa, pb, c_data = (context.make_array(signature.args[k])(context, builder, args[k]).data
-                              for k in (0, 3, 6))
-            pc = builder.gep(c_data, [c0_])
+            _, a0_, rsa_, csa_, _, b0_, rsb_, kc_, _, c0_, ldc_, beta_, w_ = args
+            pa, pb, pc = (builder.gep(context.make_array(signature.args[k])(
+                context, builder, args[k]).data, [off]) for k, off in ((0, a0_), (4, b0_), (8, c0_)))
             suffix = f"v{vw}{'f64' if dt.bitwidth == 64 else 'f32'}"
             mod = builder.module
             fma = cgutils.get_or_insert_function(mod, ir.FunctionType(vec, [vec] * 3),
@@ -103,15 +102,15 @@ def _make_ukernel(nv):
                                                           [j * vw + lane for lane in range(vw)]),
                                          wv) for j in range(nv)]
             accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)]
-                    for _ in range(MR)]
-            arow = [builder.mul(rsa_, ir.Constant(i64, i)) for i in range(MR)]
+                    for _ in range(mr)]
+            arow = [builder.mul(rsa_, ir.Constant(i64, i)) for i in range(mr)]
 
             def cptr(i, j):
                 row = builder.gep(pc, [builder.mul(ldc_, ir.Constant(i64, i))])
                 return builder.bitcast(builder.gep(row, [ir.Constant(i64, j * vw)]), vptr)
 
             with builder.if_then(builder.icmp_signed("!=", beta_, ir.Constant(beta_.type, 0))):
-                for i in range(MR):
+                for i in range(mr):
                     for j in range(nv):
                         builder.store(builder.call(mload, [cptr(i, j), align, masks[j], zero]),
                                       accs[i][j])
@@ -123,7 +122,7 @@ def _make_ukernel(nv):
                     builder.gep(brow, [ir.Constant(i64, j * vw)]), vptr), align, masks[j], zero])
                     for j in range(nv)]
                 acol = builder.gep(pa, [builder.mul(p, csa_)])
-                for i in range(MR):
+                for i in range(mr):
                     x = builder.load(builder.gep(acol, [arow[i]]))
                     splat = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
                                                    ir.Constant(i32, 0))
@@ -131,7 +130,7 @@ def _make_ukernel(nv):
                     for j in range(nv):
                         builder.store(builder.call(fma, [splat, bv[j],
                                                          builder.load(accs[i][j])]), accs[i][j])
-            for i in range(MR):
+            for i in range(mr):
                 for j in range(nv):
                     builder.call(mstore, [builder.load(accs[i][j]), cptr(i, j), align, masks[j]])
             return context.get_dummy_value()
@@ -141,59 +140,58 @@ def _make_ukernel(nv):
     return ukernel
 
 
-_ukernel1, _ukernel2, _ukernel3 = (_make_ukernel(nv) for nv in (1, 2, 3))
+# kernels for full micro-panels (MR rows) and for the bottom edge (4, 2 and 1 rows: an edge of
+# h < MR rows is cut into them, so A is never copied), each 1, 2 or 3 vectors wide
+(_uk8_1, _uk8_2, _uk8_3, _uk4_1, _uk4_2, _uk4_3,
+ _uk2_1, _uk2_2, _uk2_3, _uk1_1, _uk1_2, _uk1_3) = (
+    _make_ukernel(mr, nv) for mr in (MR, 4, 2, 1) for nv in (1, 2, 3))
 
 
 @numba.njit(cache=True)
-def _ukernel(nv, a, b, kc, c, c0, ldc, beta, w):
-    """The kernel ``nv`` vectors wide on the 2-D views a (MR x kc, any strides) and b (kc x w,
-    contiguous rows)."""
-    rsa, csa, rsb = _elements(a, 0), _elements(a, 1), _elements(b, 0)
-    if nv == 1:
-        _ukernel1(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
-    elif nv == 2:
-        _ukernel2(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
+def _ukernel(mr, nv, a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w):
+    """The kernel ``mr`` rows by ``nv`` vectors (arguments as in :func:`_make_ukernel`)."""
+    if mr == MR:
+        if nv == 1:
+            _uk8_1(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        elif nv == 2:
+            _uk8_2(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        else:
+            _uk8_3(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+    elif mr == 4:
+        if nv == 1:
+            _uk4_1(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        elif nv == 2:
+            _uk4_2(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        else:
+            _uk4_3(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+    elif mr == 2:
+        if nv == 1:
+            _uk2_1(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        elif nv == 2:
+            _uk2_2(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        else:
+            _uk2_3(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
     else:
-        _ukernel3(a, rsa, csa, b, rsb, kc, c, c0, ldc, beta, w)
+        if nv == 1:
+            _uk1_1(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        elif nv == 2:
+            _uk1_2(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
+        else:
+            _uk1_3(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
 
 
 @numba.njit(cache=True)
 def _pack_b(B, pc, kc, jc, nc, nr, Bp):
-    """Bp[jp*kc*nr + p*nr + jj] = B[pc + p, jc + jp*nr + jj] for the columns up to jc + nc.
+    """Bp[jp*kc + p, jj] = B[pc + p, jc + jp*nr + jj] for the columns up to jc + nc.
     Only B whose rows are not contiguous is packed, so the copy runs down its columns; the
     lanes past the last column are left as they are (the kernel's loads mask them off)."""
     for jp in range((nc + nr - 1) // nr):
         j0 = jc + jp * nr
-        dst = Bp[jp * kc * nr: (jp + 1) * kc * nr]
+        dst = Bp[jp * kc: (jp + 1) * kc]
         for jj in range(min(nr, jc + nc - j0)):
             src = B[pc: pc + kc, j0 + jj]
             for p in range(kc):
-                dst[p * nr + jj] = src[p]
-
-
-@numba.njit(cache=True)
-def _pack_a(A, i0, h, pc, kc, Ap):
-    """Ap[p*MR + ii] = A[i0 + ii, pc + p] for one micro-panel of h <= MR rows (0 below)."""
-    if A.strides[1] == A.itemsize:
-        for ii in range(h):
-            src = A[i0 + ii, pc: pc + kc]
-            for p in range(kc):
-                Ap[p * MR + ii] = src[p]
-    else:
-        for p in range(kc):
-            src = A[i0: i0 + h, pc + p]
-            d = Ap[p * MR: p * MR + MR]
-            for ii in range(h):
-                d[ii] = src[ii]
-    for ii in range(h, MR):
-        for p in range(kc):
-            Ap[p * MR + ii] = 0.0
-
-
-@numba.njit(cache=True)
-def _elements(x, axis):
-    """x.strides[axis] in elements."""
-    return x.strides[axis] // x.itemsize
+                dst[p, jj] = src[p]
 
 
 @numba.njit(cache=True)
@@ -223,58 +221,50 @@ def gemm(A, B):
     kcb = (k + nkb - 1) // nkb          # balanced depth: no thin last block
     ncb = min(ncmax, ((n + nr - 1) // nr) * nr)
     direct_b = B.strides[1] == B.itemsize
-    # one workspace, cache-line aligned (vector loads that straddle two lines cost twice)
-    nb = 0 if direct_b else kcb * ncb
-    na = kcb * MR
+    # B's workspace, cache-line aligned (vector loads that straddle two lines cost twice)
     line = 64 // A.itemsize
-    work = np.empty(nb + na + MR * nr + line, dt)
+    nb = 0 if direct_b else kcb * ncb
+    work = np.empty(nb + line, dt)
     off = (-(work.ctypes.data // A.itemsize)) % line
-    Bp = work[off: off + nb]
-    Ap = work[off + nb: off + nb + na]
-    tile = work[off + nb + na: off + nb + na + MR * nr]
+    Bp = work[off: off + nb].reshape((nb // nr, nr))  # micro-panel jp: rows jp*kc...
+    Bs = B if direct_b else Bp  # what the kernel reads (one type: Numba unifies the layouts)
     Cf = C.reshape(m * n)
+    isz = A.itemsize  # strides in elements, derived once (a division per kernel call costs)
+    rsa, csa = A.strides[0] // isz, A.strides[1] // isz
+    rsb = B.strides[0] // isz if direct_b else nr
     for jc in range(0, n, ncb):
         nc = min(ncb, n - jc)
         for pc in range(0, k, kcb):
             kc = min(kcb, k - pc)
-            first = 1 if pc == 0 else 0
+            beta = 0 if pc == 0 else 1
             if not direct_b:
                 _pack_b(B, pc, kc, jc, nc, nr, Bp)
             for i0 in range(0, m, MR):
                 h = min(MR, m - i0)
-                if h == MR:  # A in place
-                    a = A[i0: i0 + MR, pc: pc + kc]
-                else:  # bottom edge: a zero-padded copy (column-major), computed into the tile
-                    _pack_a(A, i0, h, pc, kc, Ap)
-                    a = Ap[: kc * MR].reshape((kc, MR)).T
                 for jp in range((nc + nr - 1) // nr):
                     j0 = jc + jp * nr
                     w = min(nr, n - j0)
-                    if direct_b:
-                        b = B[pc: pc + kc, j0: j0 + w]
-                    else:
-                        b = Bp[jp * kc * nr: (jp + 1) * kc * nr].reshape((kc, nr))[:, :w]
+                    b0 = pc * rsb + j0 if direct_b else jp * kc * nr
                     if h == MR:
-                        _ukernel(nv, a, b, kc, Cf, i0 * n + j0, n, 1 - first, w)
+                        _ukernel(MR, nv, A, i0 * rsa + pc * csa, rsa, csa, Bs, b0, rsb, kc,
+                                 Cf, i0 * n + j0, n, beta, w)
                         continue
-                    _ukernel(nv, a, b, kc, tile, 0, nr, 0, w)
-                    for ii in range(h):
-                        for jj in range(w):
-                            if first:
-                                C[i0 + ii, j0 + jj] = tile[ii * nr + jj]
-                            else:
-                                C[i0 + ii, j0 + jj] += tile[ii * nr + jj]
+                    i = i0  # bottom edge: 4 + 2 + 1 rows at most, still in place
+                    for mr in (4, 2, 1):
+                        if h & mr:
+                            _ukernel(mr, nv, A, i * rsa + pc * csa, rsa, csa, Bs, b0, rsb, kc,
+                                     Cf, i * n + j0, n, beta, w)
+                            i += mr
     return C
 
 
-# Products of fewer multiply-adds (m * n * k) go to BLAS: below it, packing costs more than it
-# saves.  Measured on one core, AVX-512 host, OpenBLAS with AVX2 kernels: float64 24x24x24
-# 1.5 vs 1.6 us, 64x64x64 6.4 vs 12 us, 256x784x256 1.0 vs 2.0 ms.
-# Narrow products (n < NR) stay with BLAS although gemm's narrow kernels win on warm caches
-# (10000x10x10 71 vs 80 us, 10x10000x10 81 vs 109 us, 256x256x10 20 vs 46 us): with operands
-# coming from memory they lose (262 vs 230 us, 304 vs 280 us), and the GMM gradient, 50 such
-# products per call, measured 1.1-1.3 ms slower with them (interleaved in one process).
-MIN_WORK = 1 << 13
+# Products of fewer multiply-adds (m * n * k) go to BLAS: below it, the calls cost more than
+# they save.  Neither do products of fewer than half a vector of columns (n = 1 is a matrix-
+# vector product, which BLAS does better).  Measured on one core, AVX-512 host, OpenBLAS with
+# AVX2 kernels, float64, own vs BLAS: 16x16x16 0.9 vs 1.1 us, 64x64x64 6.0 vs 12.3 us,
+# 256x784x256 1.0 vs 2.0 ms, narrow 10000x10x10 60 vs 103 us, 10x10000x10 48 vs 126 us,
+# 10000x10x4 35 vs 42 us, but 100x100x1 3.5 vs 1.6 us; float32 1000x100x4 28 vs 22 us.
+MIN_WORK = 1 << 10
 SMALL_WORK = 1 << 18  # 64 x 64 x 64
 
 
@@ -308,11 +298,11 @@ def gemm_limit() -> int | None:
 @numba.njit(cache=True)
 def matmul(a, b, limit):
     """``np.dot(a, b)`` for 2-D a, b of one float dtype: :func:`gemm` where it is faster (at
-    least NR columns, MIN_WORK to ``limit`` multiply-adds), else BLAS (which also reports
-    shape mismatches)."""
+    least half a vector of columns, MIN_WORK to ``limit`` multiply-adds), else BLAS (which
+    also reports shape mismatches)."""
     m, k = a.shape
     n = b.shape[1]
     work = m * n * k
-    if k == b.shape[0] and n >= NV * (VBYTES // a.itemsize) and MIN_WORK <= work <= limit:
+    if k == b.shape[0] and 2 * n * a.itemsize >= VBYTES and MIN_WORK <= work <= limit:
         return gemm(a, b)
     return np.dot(a, b)
