@@ -66,9 +66,9 @@ def _make_ukernel(mr, nv):
         """The mr x w block (w <= nv*VW columns) ``C[c0 + i*ldc + j] = beta * C[...] +
         sum_p A_ip B_pj`` with ``A_ip = a.data[a0 + i*rsa + p*csa]`` and
         ``B_pj = b.data[b0 + p*rsb + j]`` (offsets and strides in elements; a is the operand
-        itself at any strides, b the operand or its packed copy, with unit column stride).  Columns j >= w are
-        neither read (masked loads) nor written (masked stores).  beta is 0 or 1; with 0 the old
-        C is not read."""
+        itself at any strides, b the operand or its packed copy, with unit column stride).
+        Columns j >= w are neither read (masked loads) nor written (masked stores).  beta is 0
+        or 1; with 0 the old C is not read."""
         dt = a.dtype
         sig = types.void(a, a0, rsa, csa, b, b0, rsb, kc, c, c0, ldc, beta, w)
 
@@ -80,8 +80,9 @@ def _make_ukernel(mr, nv):
             i64, i32 = ir.IntType(64), ir.IntType(32)
             mty = ir.VectorType(ir.IntType(1), vw)
             _, a0_, rsa_, csa_, _, b0_, rsb_, kc_, _, c0_, ldc_, beta_, w_ = args
-            pa, pb, pc = (builder.gep(context.make_array(signature.args[k])(
-                context, builder, args[k]).data, [off]) for k, off in ((0, a0_), (4, b0_), (8, c0_)))
+            pa, pb, pc = (
+                builder.gep(context.make_array(signature.args[k])(context, builder, args[k]).data,
+                            [off]) for k, off in ((0, a0_), (4, b0_), (8, c0_)))
             suffix = f"v{vw}{'f64' if dt.bitwidth == 64 else 'f32'}"
             mod = builder.module
             fma = cgutils.get_or_insert_function(mod, ir.FunctionType(vec, [vec] * 3),
