@@ -14,6 +14,9 @@ each such value the planner (``_plan``) either
   are taped: this is Tapenade's "to be recorded" set with recomputation of cheap values.
   Sums of arrays are taped too: their result is smaller than the operand that recomputing
   them would read again.
+* Matrix products are decided at run time: a shallow one (depth at most ``RECOMPUTE_DEPTH``)
+  is recomputed from its recomputed operands, a deeper one taped; the tape holds an empty
+  array in place of a shallow product.
 
 Pushes sit at the very end of a region and pops at the very start of its adjoint, so nested
 regions' tapes interleave correctly (LIFO).  ``for`` loops reserve their tape from the trip

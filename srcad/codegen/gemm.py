@@ -13,10 +13,14 @@ less packing:
   fused multiply-adds: 24 FMAs for 3 vector loads and 8 broadcasts.  LLVM keeps the
   accumulators in registers (allocas that SROA promotes).
 * The kernel reads A in place at any strides (``x.T`` included) and B in place when its rows
-  are contiguous; only B with other strides, and the partial micro-panels of A at the bottom
-  edge (zero-padded), are copied into a workspace.  Columns beyond the right edge are masked
-  (masked vector loads and stores), and a narrow product (n < NR) gets a narrower kernel
-  (``NR`` of 1, 2 or 3 vectors), so a 10-column product wastes 6 lanes of 16, not 14 of 24.
+  are contiguous; only B with other strides is copied into a workspace.  The bottom edge of A
+  (fewer than MR rows) runs kernels of 4, 2 and 1 rows, also in place.  Columns beyond the
+  right edge are masked (masked vector loads and stores), and a narrow product (n < NR) gets a
+  narrower kernel (``NR`` of 1, 2 or 3 vectors), so a 10-column product wastes 6 lanes of 16,
+  not 14 of 24.
+* Strides are turned into element counts once per call and the kernel gets offsets: building
+  views and dividing strides per kernel call made narrow products (10000x10x10: 1250 calls of
+  10 steps) 3x slower.
 
 Why srcad has its own: the OpenBLAS that NumPy and Numba call may run AVX2 kernels on an
 AVX-512 machine (it does on the benchmark machine, where ``OPENBLAS_CORETYPE=Haswell`` is set
@@ -201,10 +205,10 @@ def gemm(A, B):
 
     Loop order: column blocks of B (NC) > depth blocks (KC; B's block, ~400 KB, stays in L2)
     > micro-panels of A (MR rows, in L1 while the kernel sweeps the B block) > micro-panels of
-    B (NR columns) > micro-kernel.  The kernel reads A in place at any strides, and B in place
-    when its rows are contiguous; only B with other strides and the partial micro-panels of A
-    at the bottom edge (zero-padded) are packed into a workspace.  Columns past the right edge
-    are masked off in the kernel."""
+    B (NR columns) > micro-kernel.  The kernel reads A in place at any strides (the bottom
+    edge with kernels of 4, 2 and 1 rows), and B in place when its rows are contiguous; only B
+    with other strides is packed into a workspace.  Columns past the right edge are masked off
+    in the kernel."""
     m, k = A.shape
     n = B.shape[1]
     dt = A.dtype
