@@ -226,14 +226,15 @@ def gemm(A, B):
     kcb = (k + nkb - 1) // nkb          # balanced depth: no thin last block
     ncb = min(ncmax, ((n + nr - 1) // nr) * nr)
     direct_b = B.strides[1] == B.itemsize
-    # B's workspace, cache-line aligned (vector loads that straddle two lines cost twice)
-    line = 64 // A.itemsize
-    nb = 0 if direct_b else kcb * ncb
-    work = np.empty(nb + line, dt)
-    off = (-(work.ctypes.data // A.itemsize)) % line
-    Bp = work[off: off + nb].reshape((nb // nr, nr))  # micro-panel jp: rows jp*kc...
-    Bs = B if direct_b else Bp  # what the kernel reads (one type: Numba unifies the layouts)
     Cf = C.reshape(m * n)
+    if direct_b:  # no workspace (an empty view of C, so that Bp has one type)
+        Bp = Cf[:0].reshape((0, nr))
+    else:  # B's workspace, cache-line aligned (vector loads that straddle two lines cost twice)
+        line = 64 // A.itemsize
+        work = np.empty(kcb * ncb + line, dt)
+        off = (-(work.ctypes.data // A.itemsize)) % line
+        Bp = work[off: off + kcb * ncb].reshape((kcb * ncb // nr, nr))  # panel jp: rows jp*kc...
+    Bs = B if direct_b else Bp  # what the kernel reads (one type: Numba unifies the layouts)
     isz = A.itemsize  # strides in elements, derived once (a division per kernel call costs)
     rsa, csa = A.strides[0] // isz, A.strides[1] // isz
     rsb = B.strides[0] // isz if direct_b else nr
