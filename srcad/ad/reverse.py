@@ -62,7 +62,6 @@ class Reverse:
         # In-place writes: values whose buffer is overwritten later are "clobbered"; the
         # adjoint sweep restores them (see adjoint_put) instead of taping them.
         self.clobbered, self.pinned, self.saved = _prepare_writes(self.fn.body)
-        self.lazy_products = True  # shallow matrix products are recomputed (_plan)
         self.cur: dict[Value, Value] = {}  # primal version -> its restored value
         # cotangents that are zero where a condition is False (from np.where): rules applied
         # to them are masked too, so inf * 0 on the untaken side never becomes NaN
@@ -415,8 +414,7 @@ class Reverse:
                 vmap[v] = c
                 return c
             pinned = any(x in self.pinned for x in op.inputs) if op is not None else False
-            if (op is not None and op.prim == "dot" and v.type.ndim == 2 and not pinned
-                    and self.lazy_products):
+            if op is not None and op.prim == "dot" and v.type.ndim == 2 and not pinned:
                 return shallow_product(v, op)
             if (op is None or op.prim in _CONTROL or REGISTRY[op.prim].cost > 1 or
                     _reduces(op) or pinned):  # pinned: reads a buffer written later
@@ -457,8 +455,6 @@ class Reverse:
             again = pb.gt(pb.dim(ins[0], axis=1), pb.const(RECOMPUTE_DEPTH))
             branches = [Region(), Region()]
             branches[0].yields = [popped]
-            rbld = Builder(branches[1])
-            rbld.loc = op.loc
             out = Value(v.type, v.name)
             branches[1].ops.append(Op(op.prim, ins, [out], op.params, (), op.loc))
             branches[1].yields = [out]
