@@ -1,7 +1,9 @@
 """Shape-only operands (srcad/passes/shapes.py): ``expand_like``, ``unbroadcast``,
 ``zeros_like``, ``dim`` read an earlier value of provably the same shape, so an elementwise
 result is not kept alive (or materialized by a fused loop) just for its shape.  Broadcasting
-of two different arrays is never assumed away; gradients still match finite differences."""
+of two different arrays is never assumed away: an elementwise result of several arrays read
+only for its shape becomes ``bcast_like``, a stride-0 view with their broadcast shape.
+Gradients still match finite differences."""
 import numpy as np
 import pytest
 
@@ -112,7 +114,11 @@ def test_dtype_is_kept_where_the_result_type_depends_on_it():
     zl, dim_c, dim_xy = (ops[v] for v in fn.body.yields)
     assert ops.get(zl.inputs[0]).prim == "gt"
     assert dim_c.inputs[0] is fn.params[0]
-    assert ops.get(dim_xy.inputs[0]).prim == "add"  # x + y: two arrays, kept
+    # x + y: two arrays, read only for its shape: their broadcast shape, not the sum
+    stand_in = ops.get(dim_xy.inputs[0])
+    assert stand_in.prim == "bcast_like" and stand_in.inputs == fn.params
+    assert stand_in.params["dtype"] == "f64"
+    assert not any(op.prim == "add" for op in fn.body.ops)
     assert not shape_operands(fn)  # a fixpoint
 
 
@@ -136,3 +142,40 @@ def test_fewer_allocations_in_the_gradient():
     # the row sums, the cotangent per row, the gradient: nothing else of size n x d
     assert nrt_allocations(g, (Y,)) <= 3
     np.testing.assert_allclose(g(Y), Y, rtol=1e-12)
+
+
+def scaled_update(s0, w, e):
+    """``s = s * w[k] + e``: the add's adjoint sums ``s_bar`` down to the shape of
+    ``s * w[k]``, a product of two arrays that the adjoint loop used to recompute for that."""
+    s = np.sqrt(s0)
+    for k in range(w.shape[0]):
+        s = s * w[k] + np.exp(e * k)
+    return np.sum(np.log(s))
+
+
+@pytest.mark.parametrize("backend", ["numba", "interpret"])
+def test_loop_adjoint_reads_the_broadcast_shape_not_the_product(backend):
+    rng = np.random.default_rng(5)
+    s0, w, e = rng.uniform(0.5, 1.5, 6), rng.uniform(0.5, 1.5, (4, 6)), rng.uniform(-1, 1, 6)
+    ir = _grad_ir(scaled_update, s0, w, e)
+    assert "bcast_like" in _like_producers(ir, "unbroadcast")
+    src = srcad.show(scaled_update, s0, w, e).split("# --- generated Python ---")[1]
+    adjoint = src.split("# adjoint of line")[1:]
+    assert any("np.broadcast_shapes(" in part for part in adjoint)
+    check_grads(scaled_update, (s0, w, e), modes=("fwd", "rev"), backend=backend)
+
+
+def products_broadcast_in_the_sum(a, b, c):
+    """``a * b`` is smaller than the sum (it broadcasts against c): its cotangent really sums,
+    down to the broadcast shape of a and b."""
+    return np.sum(np.sin(a * b + c) * c)
+
+
+@pytest.mark.parametrize("shapes", [((3, 1), (3, 1), (1, 4)), ((3, 1), (1, 1), (3, 4)),
+                                    ((1, 4), (3, 1), (3, 4)), ((4,), (3, 1), (1, 4)),
+                                    ((3, 4), (3, 4), (3, 4))])
+@pytest.mark.parametrize("backend", ["numba", "interpret"])
+def test_broadcast_shape_stand_in_sums_correctly(shapes, backend):
+    rng = np.random.default_rng(6)
+    args = tuple(rng.uniform(-1, 1, s) for s in shapes)
+    check_grads(products_broadcast_in_the_sum, args, modes=("fwd", "rev"), backend=backend)

@@ -86,6 +86,13 @@ def _pure(op: Op) -> bool:
             and not REGISTRY[op.prim].extra.get("inplace"))
 
 
+def fusable(op: Op) -> bool:
+    """Whether op may be planned into a fused loop nest, where its result exists per element
+    only (an array only if something outside the loop reads it)."""
+    return _pure(op) and (op.prim in ("expand_like", "unbroadcast", "dot", "dim", *_REDUCE)
+                          or is_elementwise(REGISTRY[op.prim]))
+
+
 def static_ones(fn_body: Region) -> dict[Value, frozenset[int]]:
     """Axes of each array value that are statically of length 1."""
     ones: dict[Value, frozenset[int]] = {}
@@ -119,8 +126,8 @@ def static_ones(fn_body: Region) -> dict[Value, frozenset[int]]:
                 ones[out] = frozenset(k if k < a else k - 1 for k in src if k != a)
         elif op.prim == "unbroadcast":
             ones[out] = get(op.inputs[1])
-        elif op.prim == "expand_like" or (op.prim in REGISTRY
-                                         and is_elementwise(REGISTRY[op.prim])):
+        elif op.prim in ("expand_like", "bcast_like") or (
+                op.prim in REGISTRY and is_elementwise(REGISTRY[op.prim])):
             ones[out] = bcast(op.inputs, out.type.ndim)
     return ones
 

@@ -15,10 +15,24 @@ Provably the same shape (never through broadcasting of two different arrays):
 * ``copy x``, ``mask v, c``, and the in-place updates (``put``, ``put_add``, ``index_add``,
   ``slice_add``): their first input's shape (a write never changes a shape, which is also why
   ``passes/inplace.py`` does not count shape reads as reads of the old version).
+
+An elementwise result of *several* arrays has their broadcast shape, not one input's.  When
+such a value is read only for its shape:
+
+* if its array operands all trace back to one value (``maximum(m, 0) + log1p(exp(-abs(m)))``),
+  the shape reads go to that value;
+* else, when none of those arrays is computed by a fusable op (a view reading one would cut
+  the fused loop computing it), the op becomes ``bcast_like x, y``: a stride-0 view of zeros
+  with their broadcast shape, built in O(1).  Reverse mode makes these wherever a sum adds a
+  product: the adjoint of ``s = s * e + f`` in a loop sums ``s_bar`` down to the shape of
+  ``s * e`` (both taped), and used to recompute ``s * e``, an array per iteration, for that.
 """
 from __future__ import annotations
 
-from ..ir.core import Function, Op, Value
+from collections import Counter
+
+from ..ir.core import Function, Op, Region, Value
+from ..ir.types import Type
 from ..primitives import REGISTRY
 
 # primitive -> (indices of shape-only inputs, whether the result type also takes the dtype of
@@ -101,4 +115,69 @@ def shape_operands(fn: Function) -> bool:
             if src is not op.inputs[k]:
                 op.inputs = op.inputs[:k] + [src] + op.inputs[k + 1:]
                 changed = True
+    return _stand_ins(fn) or changed
+
+
+def _stand_ins(fn: Function) -> bool:
+    """Elementwise results of several arrays read only for their shapes: the shape reads go to
+    the one array they all come from, or to ``bcast_like`` of those arrays."""
+    uses = Counter(fn.body.uses())
+    shape_reads: Counter = Counter()
+    for op in fn.body.walk():
+        for k in shape_only_inputs(op):
+            if k < len(op.inputs):
+                shape_reads[op.inputs[k]] += 1
+    producer = {o: op for op in fn.body.walk() for o in op.outputs}
+    vmap: dict[Value, Value] = {}
+    changed = _stand_ins_in(fn.body, uses, shape_reads, producer, vmap)
+    if vmap:
+        for op in fn.body.walk():
+            for k in shape_only_inputs(op):
+                if k < len(op.inputs) and op.inputs[k] in vmap:
+                    op.inputs = op.inputs[:k] + [vmap[op.inputs[k]]] + op.inputs[k + 1:]
     return changed
+
+
+def _stand_ins_in(region: Region, uses: Counter, shape_reads: Counter,
+                  producer: dict[Value, Op], vmap: dict[Value, Value]) -> bool:
+    from ..codegen.fuse import fusable
+    changed = False
+    new_ops: list[Op] = []
+    for op in region.ops:
+        for r in op.regions:
+            changed |= _stand_ins_in(r, uses, shape_reads, producer, vmap)
+        out = op.outputs[0] if len(op.outputs) == 1 else None
+        if (out is None or op.regions or out.type.ndim == 0 or op.prim not in REGISTRY
+                or not shape_reads[out] or shape_reads[out] != uses[out]
+                or not _elementwise(op.prim)):
+            new_ops.append(op)
+            continue
+        # where the array operands' shapes come from (through one-array elementwise chains)
+        srcs = list({id(w): w for w in (shape_source(x, producer, False) for x in op.inputs
+                                        if x.type.ndim > 0)}.values())
+        if len(srcs) == 1 and srcs[0].type.ndim == out.type.ndim and (
+                srcs[0].type.dtype == out.type.dtype or not _dtype_read(out, region)):
+            vmap[out] = srcs[0]  # maximum(m, 0) + log1p(exp(-abs(m))): m's shape
+            changed = True
+            new_ops.append(op)  # dead now: DCE removes it
+            continue
+        # a view reading arrays a fused loop computes would cut that loop at the view
+        if len(srcs) < 2 or any(w in producer and fusable(producer[w]) for w in srcs):
+            new_ops.append(op)
+            continue
+        acc = srcs[0]
+        for k, x in enumerate(srcs[1:], 1):
+            res = out if k == len(srcs) - 1 else \
+                Value(Type(out.type.dtype, max(acc.type.ndim, x.type.ndim)))
+            new_ops.append(Op("bcast_like", [acc, x], [res], {"dtype": out.type.dtype},
+                              loc=op.loc))
+            acc = res
+        changed = True
+    region.ops = new_ops
+    return changed
+
+
+def _dtype_read(v: Value, region: Region) -> bool:
+    """Whether an op reading v for its shape also takes its dtype (zeros_like, unbroadcast)."""
+    return any(SHAPE_ONLY[op.prim][1] and v in op.inputs
+               for op in region.walk() if op.prim in SHAPE_ONLY)

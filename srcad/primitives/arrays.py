@@ -70,6 +70,24 @@ _linear("expand_like", 2, lambda c, like: c + np.zeros_like(like),
         doc="broadcast c to the shape of like")
 
 
+
+def _bcast_like_impl(x, y, dtype):
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    return np.broadcast_to(np.zeros((), _DTYPES[dtype]), shape)
+
+
+_DTYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "bool": np.bool_}
+
+register(Primitive(
+    "bcast_like", 2, _bcast_like_impl,
+    lambda ts, p: [Type(p["dtype"], max(t.ndim for t in ts))], "none",
+    jvp=lambda b, xs, outs, ts, p: [None], vjp=lambda b, xs, outs, cts, p, act: [None, None],
+    cpu=lambda args, p: (f"np.broadcast_to(np.zeros(1, {_NPD[p['dtype']]}), "
+                         f"np.broadcast_shapes({args[0]}.shape, {args[1]}.shape))"),
+    differentiable=False,
+    doc="a read-only zero array (stride-0 view) of dtype with the broadcast shape of x and y: "
+        "stands in for an elementwise result read only for its shape (passes/shapes.py)"))
+
 # ----------------------------------------------------------------------------- reductions
 
 def _reduced_type(t: Type, axis, keepdims) -> Type:
