@@ -9,7 +9,7 @@ import pytest
 
 import srcad
 from srcad.api import Spec, as_differentiable, build_ir
-from srcad.ir.core import Builder, Function, Region, Value
+from srcad.ir.core import Builder, Function, Op, Region, Value
 from srcad.ir.types import Type, type_of_python_value
 from srcad.passes import shape_operands
 from srcad.testing import check_grads, nrt_allocations
@@ -179,3 +179,32 @@ def test_broadcast_shape_stand_in_sums_correctly(shapes, backend):
     rng = np.random.default_rng(6)
     args = tuple(rng.uniform(-1, 1, s) for s in shapes)
     check_grads(products_broadcast_in_the_sum, args, modes=("fwd", "rev"), backend=backend)
+
+
+NP_DTYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "bool": np.bool_}
+
+
+@pytest.mark.parametrize("dtype", list(NP_DTYPES))
+def test_bcast_like_compiled_matches_the_interpreter(dtype):
+    """The generated view has the broadcast shape and the dtype of the value it stands in for
+    (``zeros_like`` of it keeps that dtype), with no data of its own."""
+    from srcad.codegen import generate_module, load_function
+    from srcad.ir import interpret
+
+    x = Value(Type("f64", 2), "x")
+    y = Value(Type("f32", 1), "y")
+    body = Region(params=[x, y])
+    b = Builder(body)
+    out = Value(Type(dtype, 2), "s")
+    b.append(Op("bcast_like", [x, y], [out], {"dtype": dtype}))
+    body.yields = [b.zeros_like(out), b.dim(out, axis=0), b.dim(out, axis=1)]
+    fn = Function("stand_in_" + dtype, body)
+    stem = "test_bcast_like_" + dtype
+    compiled = load_function(generate_module(fn, stem, (0, 1, 2), "bcast_like test"), stem)
+    for xs, ys in (((3, 1), (4,)), ((3, 4), (1,)), ((1, 1), (5,))):
+        args = (np.ones(xs), np.ones(ys, np.float32))
+        want = np.zeros(np.broadcast_shapes(xs, ys), NP_DTYPES[dtype])
+        for got in (compiled(*args), interpret(fn, *args)):
+            z, n0, n1 = got
+            assert z.shape == want.shape and z.dtype == want.dtype and not z.any()
+            assert (n0, n1) == want.shape

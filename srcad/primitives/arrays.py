@@ -82,7 +82,7 @@ register(Primitive(
     "bcast_like", 2, _bcast_like_impl,
     lambda ts, p: [Type(p["dtype"], max(t.ndim for t in ts))], "none",
     jvp=lambda b, xs, outs, ts, p: [None], vjp=lambda b, xs, outs, cts, p, act: [None, None],
-    cpu=lambda args, p: (f"np.broadcast_to(np.zeros(1, {_NPD[p['dtype']]}), "
+    cpu=lambda args, p: (f"np.broadcast_to({_NPD[p['dtype']]}(0), "
                          f"np.broadcast_shapes({args[0]}.shape, {args[1]}.shape))"),
     differentiable=False,
     doc="a read-only zero array (stride-0 view) of dtype with the broadcast shape of x and y: "
