@@ -165,12 +165,14 @@ def _stand_ins_in(region: Region, uses: Counter, shape_reads: Counter,
         if len(srcs) < 2 or any(w in producer and fusable(producer[w]) for w in srcs):
             new_ops.append(op)
             continue
+        srcs.sort(key=lambda w: w.type.dtype != out.type.dtype)  # a view of one, if it can
         acc = srcs[0]
         for k, x in enumerate(srcs[1:], 1):
             res = out if k == len(srcs) - 1 else \
                 Value(Type(out.type.dtype, max(acc.type.ndim, x.type.ndim)))
-            new_ops.append(Op("bcast_like", [acc, x], [res], {"dtype": out.type.dtype},
-                              loc=op.loc))
+            new_ops.append(Op("bcast_like", [acc, x], [res], {
+                "dtype": out.type.dtype, "ranks": (acc.type.ndim, x.type.ndim),
+                "view": acc.type.dtype == out.type.dtype}, loc=op.loc))
             acc = res
         changed = True
     region.ops = new_ops

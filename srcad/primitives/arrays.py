@@ -71,22 +71,41 @@ _linear("expand_like", 2, lambda c, like: c + np.zeros_like(like),
 
 
 
-def _bcast_like_impl(x, y, dtype):
+def _bcast_like_impl(x, y, dtype, ranks, view=False):
     shape = np.broadcast_shapes(np.shape(x), np.shape(y))
-    return np.broadcast_to(np.zeros((), _DTYPES[dtype]), shape)
+    return np.broadcast_to(x if view else np.zeros((), _DTYPES[dtype]), shape)
 
 
 _DTYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "bool": np.bool_}
+
+
+def _bcast_like_cpu(args, p):
+    """The broadcast shape as a tuple of (right-aligned) extents: Numba's np.broadcast_shapes
+    allocates four arrays per call.  A view of x when x has the dtype (no allocation)."""
+    x, y = args
+    (rx, ry), dt = p["ranks"], p["dtype"]
+    n = max(rx, ry)
+    dims = []
+    for j in range(n):
+        jx, jy = j - (n - rx), j - (n - ry)
+        if jx < 0:
+            dims.append(f"{y}.shape[{jy}]")
+        elif jy < 0:
+            dims.append(f"{x}.shape[{jx}]")
+        else:  # the operands did broadcast (the stood-in op ran): 1 or equal
+            dims.append(f"({y}.shape[{jy}] if {x}.shape[{jx}] == 1 else {x}.shape[{jx}])")
+    base = x if p.get("view") else f"{_NPD[dt]}(0)"
+    return f"np.broadcast_to({base}, ({', '.join(dims)},))"
+
 
 register(Primitive(
     "bcast_like", 2, _bcast_like_impl,
     lambda ts, p: [Type(p["dtype"], max(t.ndim for t in ts))], "none",
     jvp=lambda b, xs, outs, ts, p: [None], vjp=lambda b, xs, outs, cts, p, act: [None, None],
-    cpu=lambda args, p: (f"np.broadcast_to({_NPD[p['dtype']]}(0), "
-                         f"np.broadcast_shapes({args[0]}.shape, {args[1]}.shape))"),
-    differentiable=False,
-    doc="a read-only zero array (stride-0 view) of dtype with the broadcast shape of x and y: "
-        "stands in for an elementwise result read only for its shape (passes/shapes.py)"))
+    cpu=_bcast_like_cpu, differentiable=False,
+    doc="a read-only array of dtype with the broadcast shape of x and y, read only for its "
+        "shape (a stride-0 view: of x when ``view``, x then having that dtype); stands in for an "
+        "elementwise result (passes/shapes.py)"))
 
 # ----------------------------------------------------------------------------- reductions
 
