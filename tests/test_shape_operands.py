@@ -181,9 +181,6 @@ def test_broadcast_shape_stand_in_sums_correctly(shapes, backend):
     check_grads(products_broadcast_in_the_sum, args, modes=("fwd", "rev"), backend=backend)
 
 
-NP_DTYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "bool": np.bool_}
-
-
 @pytest.mark.parametrize("dtype,view", [("f64", True), ("f64", False), ("f32", False),
                                         ("i64", False), ("bool", False)])
 @pytest.mark.parametrize("x_first", [True, False])
@@ -207,7 +204,7 @@ def test_bcast_like_compiled_matches_the_interpreter(dtype, view, x_first):
     compiled = load_function(generate_module(fn, stem, (0, 1, 2), "bcast_like test"), stem)
     for xs, ys in (((3, 1), (4,)), ((3, 4), (1,)), ((1, 1), (5,)), ((2, 3), (3,))):
         args = (np.ones(xs), np.ones(ys, np.float32))
-        want = np.zeros(np.broadcast_shapes(xs, ys), NP_DTYPES[dtype])
+        want = np.zeros(np.broadcast_shapes(xs, ys), Type(dtype).np_dtype)
         for got in (compiled(*args), interpret(fn, *args)):
             z, n0, n1 = got
             assert z.shape == want.shape and z.dtype == want.dtype and not z.any()

@@ -25,13 +25,10 @@ from ..ir.types import Type, promote
 from .arrays import _METHODS, Method, _apply, _axis, _dtype_arg, _reduce_args, _shape_arg
 from .calls import CALLS, _args
 
-_NP_TYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "bool": np.bool_}
-
-
 def attribute(lw, x, attr: str, node):
     """``x.<attr>`` for attributes arrays.py does not handle; None if unknown."""
     if attr == "dtype":  # a compile-time constant: np.zeros(n, dtype=x.dtype)
-        return _NP_TYPES[x.type.dtype]
+        return x.type.np_dtype
     return None
 
 

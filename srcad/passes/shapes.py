@@ -100,52 +100,57 @@ def shape_source(v: Value, producer: dict[Value, Op], same_dtype: bool) -> Value
             best = w
 
 
+def _shape_reads(fn: Function):
+    """(op, input index, whether the op also takes that input's dtype) for every shape-only
+    input of every op."""
+    for op in fn.body.walk():
+        entry = SHAPE_ONLY.get(op.prim)
+        if entry is not None:
+            idx, same_dtype = entry
+            for k in idx:
+                if k < len(op.inputs):
+                    yield op, k, same_dtype
+
+
+def _redirect(op: Op, k: int, src: Value) -> bool:
+    """Make op's input k read src instead; whether that changed anything."""
+    if src is op.inputs[k]:
+        return False
+    op.inputs = op.inputs[:k] + [src] + op.inputs[k + 1:]
+    return True
+
+
 def shape_operands(fn: Function) -> bool:
     producer = {o: op for op in fn.body.walk() for o in op.outputs}
     changed = False
-    for op in fn.body.walk():
-        entry = SHAPE_ONLY.get(op.prim)
-        if entry is None:
-            continue
-        idx, same_dtype = entry
-        for k in idx:
-            if k >= len(op.inputs):
-                continue
-            src = shape_source(op.inputs[k], producer, same_dtype)
-            if src is not op.inputs[k]:
-                op.inputs = op.inputs[:k] + [src] + op.inputs[k + 1:]
-                changed = True
-    return _stand_ins(fn) or changed
+    for op, k, same_dtype in list(_shape_reads(fn)):
+        changed |= _redirect(op, k, shape_source(op.inputs[k], producer, same_dtype))
+    return _stand_ins(fn, producer) or changed
 
 
-def _stand_ins(fn: Function) -> bool:
+def _stand_ins(fn: Function, producer: dict[Value, Op]) -> bool:
     """Elementwise results of several arrays read only for their shapes: the shape reads go to
     the one array they all come from, or to ``bcast_like`` of those arrays."""
     uses = Counter(fn.body.uses())
-    shape_reads: Counter = Counter()
-    for op in fn.body.walk():
-        for k in shape_only_inputs(op):
-            if k < len(op.inputs):
-                shape_reads[op.inputs[k]] += 1
-    producer = {o: op for op in fn.body.walk() for o in op.outputs}
+    reads = list(_shape_reads(fn))
+    shape_reads = Counter(op.inputs[k] for op, k, _ in reads)
+    dtype_read = {op.inputs[k] for op, k, same_dtype in reads if same_dtype}
     vmap: dict[Value, Value] = {}
-    changed = _stand_ins_in(fn.body, uses, shape_reads, producer, vmap)
-    if vmap:
-        for op in fn.body.walk():
-            for k in shape_only_inputs(op):
-                if k < len(op.inputs) and op.inputs[k] in vmap:
-                    op.inputs = op.inputs[:k] + [vmap[op.inputs[k]]] + op.inputs[k + 1:]
+    changed = _stand_ins_in(fn.body, uses, shape_reads, dtype_read, producer, vmap)
+    for op, k, _ in reads:
+        if op.inputs[k] in vmap:
+            _redirect(op, k, vmap[op.inputs[k]])
     return changed
 
 
-def _stand_ins_in(region: Region, uses: Counter, shape_reads: Counter,
+def _stand_ins_in(region: Region, uses: Counter, shape_reads: Counter, dtype_read: set[Value],
                   producer: dict[Value, Op], vmap: dict[Value, Value]) -> bool:
     from ..codegen.fuse import fusable
     changed = False
     new_ops: list[Op] = []
     for op in region.ops:
         for r in op.regions:
-            changed |= _stand_ins_in(r, uses, shape_reads, producer, vmap)
+            changed |= _stand_ins_in(r, uses, shape_reads, dtype_read, producer, vmap)
         out = op.outputs[0] if len(op.outputs) == 1 else None
         if (out is None or op.regions or out.type.ndim == 0 or op.prim not in REGISTRY
                 or not shape_reads[out] or shape_reads[out] != uses[out]
@@ -156,7 +161,7 @@ def _stand_ins_in(region: Region, uses: Counter, shape_reads: Counter,
         srcs = list({id(w): w for w in (shape_source(x, producer, False) for x in op.inputs
                                         if x.type.ndim > 0)}.values())
         if len(srcs) == 1 and srcs[0].type.ndim == out.type.ndim and (
-                srcs[0].type.dtype == out.type.dtype or not _dtype_read(out, region)):
+                srcs[0].type.dtype == out.type.dtype or out not in dtype_read):
             vmap[out] = srcs[0]  # maximum(m, 0) + log1p(exp(-abs(m))): m's shape
             changed = True
             new_ops.append(op)  # dead now: DCE removes it
@@ -177,9 +182,3 @@ def _stand_ins_in(region: Region, uses: Counter, shape_reads: Counter,
         changed = True
     region.ops = new_ops
     return changed
-
-
-def _dtype_read(v: Value, region: Region) -> bool:
-    """Whether an op reading v for its shape also takes its dtype (zeros_like, unbroadcast)."""
-    return any(SHAPE_ONLY[op.prim][1] and v in op.inputs
-               for op in region.walk() if op.prim in SHAPE_ONLY)

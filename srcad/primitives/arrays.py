@@ -70,13 +70,9 @@ _linear("expand_like", 2, lambda c, like: c + np.zeros_like(like),
         doc="broadcast c to the shape of like")
 
 
-
 def _bcast_like_impl(x, y, dtype, ranks, view=False):
     shape = np.broadcast_shapes(np.shape(x), np.shape(y))
-    return np.broadcast_to(x if view else np.zeros((), _DTYPES[dtype]), shape)
-
-
-_DTYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "bool": np.bool_}
+    return np.broadcast_to(x if view else np.zeros((), Type(dtype).np_dtype), shape)
 
 
 def _bcast_like_cpu(args, p):
