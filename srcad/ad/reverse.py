@@ -463,7 +463,9 @@ class Reverse:
             branches[1].ops.append(Op(op.prim, ins, [out], op.params, (), op.loc))
             branches[1].yields = [out]
             res = Value(v.type, v.name)
-            pb.append(Op("if", [again], [res], {}, branches, op.loc))
+            # marked: the result is the product of these operands either way (passes/algebra
+            # may reassociate the adjoint's products so that it is never needed)
+            pb.append(Op("if", [again], [res], {"recompute": "dot"}, branches, op.loc))
             vmap[v] = res
             return res
 

@@ -43,7 +43,8 @@ class Printer:
         params = {k: v for k, v in op.params.items() if k != "value"}
         ptxt = ("[" + ", ".join(f"{k}={v}" for k, v in params.items()) + "] ") if params else ""
         if op.prim == "if":
-            self.emit(indent, f"{lhs}if {self.v(op.inputs[0])}:", op)
+            tag = " " + ptxt.rstrip() if ptxt else ""
+            self.emit(indent, f"{lhs}if {self.v(op.inputs[0])}{tag}:", op)
             self.region(op.regions[0], indent + 2)
             self.emit(indent + 2, "yield " + ", ".join(self.v(y) for y in op.regions[0].yields))
             self.emit(indent + 1, "else:")
