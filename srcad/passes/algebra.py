@@ -254,15 +254,18 @@ def _rewrite_scaled(fn: Function, region: Region, producer, found, s_users: list
     cheaper = hb.and_(hb.lt(new, old), hb.eq(hb.dim(c, axis=0), n))
     then = Region()
     tb = Builder(then, loc)
-    cs = c
-    for q in scalars:  # f applied to c: it commutes with the row scaling
-        if q.prim == "neg":
-            cs = tb.neg(cs)
-        elif q.prim == "add":
-            cs = tb.add(cs, cs)
-        else:
-            cs = tb.mul(cs, next(x for x in q.inputs if x.type.ndim == 0))
-    scaled_a = tb.mul(a, tb.expand_dims(cs, axis=1))  # c[:, None] * A
+
+    def f(v: Value) -> Value:  # S's scalar factors, on the scaled operand (fused with it)
+        for q in scalars:
+            if q.prim == "neg":
+                v = tb.neg(v)
+            elif q.prim == "add":
+                v = tb.add(v, v)
+            else:
+                v = tb.mul(v, next(x for x in q.inputs if x.type.ndim == 0))
+        return v
+
+    scaled_a = f(tb.mul(a, tb.expand_dims(c, axis=1)))  # f(c[:, None] * A)
     results = []
     for u in s_users:
         if u.prim == "sum":
@@ -273,7 +276,7 @@ def _rewrite_scaled(fn: Function, region: Region, producer, found, s_users: list
             if pp is not None and pp.prim == "transpose" and pp.inputs[0] is a:
                 left = tb.transpose(scaled_a)  # (c[:, None] * A).T
             else:
-                left = tb.mul(pm, tb.expand_dims(cs, axis=0))
+                left = f(tb.mul(pm, tb.expand_dims(c, axis=0)))
             r = tb.dot(tb.dot(left, a), b)
         if r.type != u.outputs[0].type:
             return False
