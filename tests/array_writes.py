@@ -210,6 +210,40 @@ def fill_then_rewrite_rows(x):
     return np.sum(A @ x[:3])
 
 
+def rebind_alias_in_loop(x):
+    h = x * 1.0
+    h0 = h          # h is rebound in the loop, never written: h0 keeps the first array
+    for i in range(3):
+        h = np.tanh(0.5 * h + h0)
+    return np.sum(h) + np.sum(h0 * h0)
+
+
+def rebind_argument_alias(x):
+    s = x
+    for k in range(len(x) - 2):   # as many iterations as the data says
+        s = s * x + 1.0
+    return np.sum(s * x)
+
+
+def loop_then_write(x):
+    h0 = x * 1.0
+    h = h0
+    for i in range(2):   # runs: h is a new array when the loop ends
+        h = h * 2.0
+    h[0] = 7.0 * h[1]
+    return np.sum(h * h0)
+
+
+def maybe_same_unread(x):
+    h0 = x * 1.0
+    if x[0] > 0.0:
+        h = h0 * 2.0
+    else:
+        h = h0
+    h[1] = h[2] * h[3]   # h may be h0, which is not used again
+    return np.sum(h * h)
+
+
 rng = np.random.default_rng(7)
 _x5 = rng.uniform(-1.0, 1.0, 5)
 _A = rng.uniform(-1.0, 1.0, (4, 3))
@@ -239,6 +273,11 @@ CASES = {
     "helper_write_in_branch": (helper_write_in_branch, (_x5,)),
     "copy_survives_write": (copy_survives_write, (_x5,)),
     "fill_then_rewrite_rows": (fill_then_rewrite_rows, (_x5,)),
+    "rebind_alias_in_loop": (rebind_alias_in_loop, (_x5,)),
+    "rebind_argument_alias": (rebind_argument_alias, (_x5,)),
+    "loop_then_write": (loop_then_write, (_x5,)),
+    "maybe_same_unread": (maybe_same_unread, (_x5,)),
+    "maybe_same_unread_other_path": (maybe_same_unread, (-_x5,)),
 }
 
 
@@ -273,7 +312,30 @@ def diverging_aliases(x):
     return np.sum(y) + np.sum(z)
 
 
+def maybe_same_read(x):
+    """h is h0 on one path only: after the write, srcad cannot know h0's value."""
+    h0 = x * 1.0
+    if x[0] > 0.0:
+        h = h0 * 2.0
+    else:
+        h = h0
+    h[0] = 100.0
+    return np.sum(h0)
+
+
+def maybe_ran_read(x):
+    """With no iteration (len(x) <= 5, known only at run time) h is still h0."""
+    h = x * 1.0
+    h0 = h
+    for i in range(len(x) - 5):
+        h = h * 2.0
+    h[0] = 3.0
+    return np.sum(h0 * x)
+
+
 REFUSED = {"write_through_view": (write_through_view, (_x5,)),
+           "maybe_same_read": (maybe_same_read, (_x5,)),
+           "maybe_ran_read": (maybe_ran_read, (_x5,)),
            "stale_view": (stale_view, (_x5,)),
            "chained_index": (chained_index, (_A,)),
            "diverging_aliases": (diverging_aliases, (_x5,))}

@@ -75,3 +75,25 @@ def test_unsupported_writes_are_located_errors(name):
     f, args = aw.REFUSED[name]
     with pytest.raises(srcad.SrcadError, match=r"array_writes\.py:\d+:\d+"):
         srcad.grad(f)(*_copies(args))
+
+
+@pytest.mark.parametrize("name", ["maybe_same_read", "maybe_ran_read"])
+def test_write_to_one_of_several_arrays_stales_the_others(name):
+    """h is h0 on some paths only; after a write through h, reading h0 is an error that says
+    why (never the value of one path)."""
+    f, args = aw.REFUSED[name]
+    with pytest.raises(srcad.SrcadError, match=r"'h0' cannot be used here: it may be the same "
+                       r"array as 'h'.*line \d+ wrote into 'h'"):
+        srcad.differentiate(f)(*_copies(args))
+
+
+def test_rebinding_an_alias_in_a_loop_keeps_the_other_name():
+    """h = h0 before the loop and h = f(h) in it: h0 keeps the first array (Python's meaning),
+    instead of the error srcad used to raise when the two names part."""
+    f, args = aw.CASES["rebind_alias_in_loop"]
+    (x,) = _copies(args)
+    h0 = x * 1.0
+    h = h0
+    for _ in range(3):
+        h = np.tanh(0.5 * h + h0)
+    assert srcad.differentiate(f)(x) == pytest.approx(np.sum(h) + np.sum(h0 * h0), rel=1e-13)

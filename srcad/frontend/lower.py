@@ -57,20 +57,49 @@ _MISSING = Unbound("never assigned")
 class Stale(Unbound):
     """A name bound to a view of an array that has since been written in place."""
 
+    hint = "take a copy ({name} = ....copy()) or index the array again after the write"
+
+
+class MaybeWritten(Stale):
+    """A name bound to an array that a write through another name may or may not have changed
+    (the other name is one of several arrays, depending on the path taken)."""
+
+    hint = ("make the array written into a copy where the paths merge (e.g. h = h0.copy() "
+            "in the branch or before the loop), so that it is never '{name}'")
+
 
 class Heap:
     """Which arrays share memory, for in-place writes.  The IR is functional: ``x[i] = v``
     makes a new version of x (a ``put``), and every name bound to the old version is rebound
     to the new one (``y = x; y[0] = 1`` changes x too).  ``roots`` maps a version to the first
     version of its buffer; ``views`` maps a view (slice, row, transpose, reshape) to the root
-    of the array it looks into: a write to that array makes names bound to the view stale."""
+    of the array it looks into: a write to that array makes names bound to the view stale.
+    ``mixed`` maps a merged array (an ``if`` result, a loop result that is the initial array
+    when the loop runs no iteration) to the roots it is one of, depending on the path: a write
+    to it makes the names bound to those other arrays stale."""
 
     def __init__(self):
         self.roots: dict[Value, Value] = {}
         self.views: dict[Value, Value] = {}
+        self.mixed: dict[Value, frozenset[Value]] = {}
 
     def root(self, v: Value) -> Value:
         return self.roots.get(v, v)
+
+
+def _writes_arrays(r: Region) -> bool:
+    """Does the region (or one nested in it) write into an array in place?"""
+    from ..primitives import REGISTRY
+    return any(op.prim in REGISTRY and REGISTRY[op.prim].extra.get("inplace")
+               for op in r.walk())
+
+
+def _runs_once(head) -> bool:
+    """A for loop over range(start, stop, step) of constants with at least one iteration."""
+    if len(head) != 3 or not all(isinstance(v, Value) and v.is_const for v in head):
+        return False
+    start, stop, step = (v.const for v in head)
+    return len(range(start, stop, step)) > 0
 
 
 def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = None) -> Function:
@@ -226,7 +255,27 @@ class Lowerer:
             v = convert(self.b, v, x.type.dtype)
         new = self.b.emit("put", x, v, *idx, spec=spec, name=name)
         self.heap.roots[new] = self.heap.root(x)
+        if x in self.heap.mixed:
+            self.heap.mixed[new] = self.heap.mixed[x]
+            self.stale_maybe_same(x, name, self.loc(node).line)
         self.forward(x, new, self.loc(node).line)
+
+    def stale_maybe_same(self, x: Value, name: str, line: int) -> None:
+        """x is one of several arrays depending on the path taken: after a write to it, a name
+        bound to one of the others may or may not see the write, so using it is an error."""
+        heap = self.heap
+        maybe = heap.mixed[x]
+        for lw in self.chain():
+            for n, v in list(lw.env.items()):
+                if not isinstance(v, Value) or v is x or not v.type.ndim:
+                    continue
+                if (heap.root(v) in maybe or heap.views.get(v) in maybe or
+                        heap.mixed.get(v, frozenset()) & maybe):
+                    lw.env[n] = MaybeWritten(
+                        f"it may be the same array as '{name}' (that depends on the path "
+                        f"taken: a branch, or a loop that may run no iteration), and line "
+                        f"{line} wrote into '{name}'; srcad cannot tell whether that write "
+                        f"changed '{n}'")
 
     # -- errors and locations -------------------------------------------------------------
 
@@ -507,6 +556,8 @@ class Lowerer:
         roots = {heap.root(v) for v in sources}
         if len(roots) == 1:
             heap.roots[out] = roots.pop()
+        else:
+            heap.mixed[out] = frozenset(roots).union(*(heap.mixed.get(v, ()) for v in sources))
         for v in sources:
             if v in heap.views:
                 heap.views[out] = heap.views[v]
@@ -658,6 +709,9 @@ class Lowerer:
         names = list(dict.fromkeys(names))
         carried: dict[str, object] = {}
         fresh: set[str] = set()
+        # Names bound to one array share a carry, unless the body writes into no array: then
+        # rebinding one name (h = h0; for ...: h = f(h)) leaves the others as they were.
+        independent = False
         for n in names:
             v = self.env.get(n, _MISSING)
             if isinstance(v, bool):
@@ -674,15 +728,16 @@ class Lowerer:
             slot: list[int] = []
             uniq: list[int] = []  # leaf index of each carry's first leaf
             for i, v in enumerate(leaves):
-                j = next((k for k, u in enumerate(uniq) if leaves[u] is v and v.type.ndim),
-                         None)
+                j = next((k for k, u in enumerate(uniq) if leaves[u] is v and v.type.ndim
+                          and not independent), None)
                 if j is None:
                     uniq.append(i)
                     j = len(uniq) - 1
                 slot.append(j)
-            aliases = {n: m for n, v in self.env.items() if n not in carried
-                       and isinstance(v, Value) and v.type.ndim
-                       for m, c in carried.items() if c is v}
+            aliases = {} if independent else {
+                n: m for n, v in self.env.items() if n not in carried
+                and isinstance(v, Value) and v.type.ndim
+                for m, c in carried.items() if c is v}
             changed = False
             region = Region()
             index = Value(I64, node.target.id if kind == "for" else "k") if kind == "for" else None
@@ -749,6 +804,11 @@ class Lowerer:
                     raise SrcadTypeError(f"'{n}' changes tuple size in the loop", self.loc(node))
                 ends += flat
             yields = [ends[i] for i in uniq]
+            split = any(env_end.get(n) is not env_end.get(m) for n, m in aliases.items()) or \
+                any(ends[i] is not yields[j] for i, j in enumerate(slot))
+            if split and not _writes_arrays(region):
+                independent = True
+                continue
             for n, m in aliases.items():
                 if env_end.get(n) is not env_end.get(m):
                     raise self.unsupported(
@@ -798,10 +858,11 @@ class Lowerer:
             regions = [cond_region, region] if kind == "while" else [region]
             self.b.append(Op(kind, list(head) + [leaves[i] for i in uniq], outs, params or {},
                              regions))
+            runs = kind == "for" and _runs_once(head)
             for i, p, y, o in zip(uniq, carry_params, region.yields, outs):
-                if o.type.ndim:
+                if o.type.ndim:  # (with no iteration, the result is the initial array)
                     self.track([leaves[i], y] if self.heap.root(y) is self.heap.root(p)
-                               else [y], o)
+                               or not runs else [y], o)
             k = 0
             for n, size in trees:
                 vals = [outs[slot[i]] for i in range(k, k + (size or 1))]
@@ -884,8 +945,7 @@ class Lowerer:
         v = self.env.get(name, _MISSING)
         if isinstance(v, Stale):
             raise self.unsupported(f"'{name}' cannot be used here: {v.reason}", node,
-                                   f"take a copy ({name} = ....copy()) or index the array "
-                                   "again after the write")
+                                   v.hint.format(name=name))
         if isinstance(v, Unbound) and v is not _MISSING:
             raise SrcadNameError(f"'{name}' may be unbound here: {v.reason}", self.loc(node),
                                  "assign it on every path before this use")
