@@ -28,9 +28,13 @@ def product_used_twice(A, B):
     return np.sum(np.sum(P, axis=0) ** 2) + np.sum(P * P)
 
 
-def _ops(f, args, argnums):
+def _ir(f, args, spec):
     d = as_differentiable(f)
-    ir = build_ir(d, Spec("grad", argnums), tuple(type_of_python_value(a) for a in args)).ir
+    return build_ir(d, spec, tuple(type_of_python_value(a) for a in args)).ir
+
+
+def _ops(f, args, argnums):
+    ir = _ir(f, args, Spec("grad", argnums))
     return [(op.prim, tuple(v.type.ndim for v in op.inputs)) for op in ir.body.walk()]
 
 
@@ -112,8 +116,7 @@ def sin_of_scaled_column_sum(A, B, c):
 
 
 def _grad_ir(f, args, argnums):
-    d = as_differentiable(f)
-    return build_ir(d, Spec("grad", argnums), tuple(type_of_python_value(a) for a in args)).ir
+    return _ir(f, args, Spec("grad", argnums))
 
 
 def _reassociated(ir) -> bool:
@@ -206,8 +209,7 @@ def test_scaled_products_in_user_code(monkeypatch, m, n, k, p):
 
 
 def _primal_ir(f, args):
-    d = as_differentiable(f)
-    return build_ir(d, Spec("primal"), tuple(type_of_python_value(a) for a in args)).ir
+    return _ir(f, args, Spec("primal"))
 
 
 def test_broadcast_scale_keeps_the_written_order():

@@ -27,7 +27,8 @@ from collections import Counter
 
 from ..ir.core import Builder, Function, Op, Region, Value, substitute
 from ..primitives import REGISTRY
-from .dce import EFFECTS
+from .dce import _has_effects
+from .inplace import may_alias
 
 
 def algebra(fn: Function) -> bool:
@@ -222,14 +223,14 @@ def _rewrite_scaled(fn: Function, region: Region, producer, found, s_users: list
     before = set(region.params)
     for op in region.ops[:at]:
         before.update(op.outputs)
+    here = region.defined()
     needed = [a, b, c] + ([cond] if cond is not None else []) + \
         [u.inputs[0] for u in s_users if u.prim == "dot"]
     for x in needed:  # a pure op defining it later (``A.T``) moves up, if its operands allow
-        if x in before or x not in region.defined():
+        if x in before or x not in here:
             continue
-        op = next(op for op in region.ops if x in op.outputs)
-        if op.regions or not _pure(op) or any(y not in before and y in region.defined()
-                                               for y in op.inputs):
+        op = producer[x]
+        if op.regions or not _pure(op) or any(y not in before and y in here for y in op.inputs):
             return False
         region.ops.remove(op)
         region.ops.insert(at, op)
@@ -293,15 +294,6 @@ def _rewrite_scaled(fn: Function, region: Region, producer, found, s_users: list
     return True
 
 
-def _pure(op: Op) -> bool:
-    if op.prim in EFFECTS:
-        return False
-    prim = REGISTRY.get(op.prim)
-    if prim is not None and prim.extra.get("inplace"):
-        return False
-    return all(_pure(o) for r in op.regions for o in r.ops)
-
-
 def _writes(op: Op) -> list[Value]:
     """Buffers an op (or an op nested in it) may write in place."""
     out = []
@@ -314,6 +306,11 @@ def _writes(op: Op) -> list[Value]:
     return out
 
 
+def _pure(op: Op) -> bool:
+    """No tape effects and no in-place writes (also in nested regions)."""
+    return not _has_effects(op) and not _writes(op)
+
+
 def _sink(region: Region, target: Op, branch: int) -> None:
     """Move the pure ops before ``target`` whose results only ``target``'s region ``branch``
     reads into that branch (latest first), so that they run only when it is taken.  An op
@@ -322,7 +319,6 @@ def _sink(region: Region, target: Op, branch: int) -> None:
     producer = {o: op for op in region.ops for o in op.outputs}
 
     def root(v: Value) -> Value:
-        from .inplace import may_alias
         seen = set()
         while v in producer and may_alias(producer[v]) and v not in seen:
             seen.add(v)
@@ -331,12 +327,7 @@ def _sink(region: Region, target: Op, branch: int) -> None:
 
     dest = target.regions[branch]
     k = region.ops.index(target)
-    total = Counter()
-    for op in region.ops:
-        total.update(op.inputs)
-        for r in op.regions:
-            total.update(r.uses())
-    total.update(region.yields)
+    total = Counter(region.uses())
     inside = Counter(dest.uses())
     written: set[Value] = set()
     moved: list[Op] = []
