@@ -333,7 +333,21 @@ def maybe_ran_read(x):
     return np.sum(h0 * x)
 
 
+def maybe_same_in_tuple(x):
+    """As maybe_same_read, with h0 held in a tuple when h is written."""
+    h0 = x * 1.0
+    t = (h0, 2.0)
+    if x[0] > 0.0:
+        h = h0 * 2.0
+    else:
+        h = h0
+    h[0] = 100.0
+    a, b = t
+    return np.sum(a) * b
+
+
 REFUSED = {"write_through_view": (write_through_view, (_x5,)),
+           "maybe_same_in_tuple": (maybe_same_in_tuple, (_x5,)),
            "maybe_same_read": (maybe_same_read, (_x5,)),
            "maybe_ran_read": (maybe_ran_read, (_x5,)),
            "stale_view": (stale_view, (_x5,)),

@@ -95,7 +95,8 @@ def _writes_arrays(r: Region) -> bool:
 
 
 def _runs_once(head) -> bool:
-    """A for loop over range(start, stop, step) of constants with at least one iteration."""
+    """A for loop over range(start, stop, step) of constants with at least one iteration
+    (``head`` of a while loop is empty)."""
     if len(head) != 3 or not all(isinstance(v, Value) and v.is_const for v in head):
         return False
     start, stop, step = (v.const for v in head)
@@ -203,24 +204,37 @@ class Lowerer:
             self.heap.views[v] = self.heap.views.get(base) or self.heap.root(base)
         return v
 
-    def forward(self, old: Value, new: Value, line: int) -> None:
+    def forward(self, old: Value, new: Value, line: int, name: str | None = None) -> None:
         """After a write old -> new: rebind every name (in this function and its callers) bound
-        to old, and make names bound to views of the buffer stale."""
+        to old, and make names bound to views of the buffer stale.  When old is one of several
+        arrays depending on the path taken (``Heap.mixed``), names bound to the others may or
+        may not see the write: they become stale too."""
         root = self.heap.root(old)
         heap = self.heap
+        maybe = heap.mixed.get(old, frozenset())
+        written = name or old.name
 
-        def repl(v):
+        def repl(v, n):
             if v is old:
                 return new
             if isinstance(v, TupleV):
-                return TupleV(tuple(repl(i) for i in v.items))
-            if isinstance(v, Value) and heap.views.get(v) is root:
+                return TupleV(tuple(repl(i, n) for i in v.items))
+            if not isinstance(v, Value):
+                return v
+            if heap.views.get(v) is root:
                 return Stale(f"it is a view (slice, row, transpose, reshape) of an array that "
                              f"was written at line {line}, and srcad does not track views")
+            if maybe and v.type.ndim and (heap.root(v) in maybe or heap.views.get(v) in maybe
+                                          or heap.mixed.get(v, frozenset()) & maybe):
+                return MaybeWritten(
+                    f"it may be the same array as '{written}' (that depends on the path "
+                    f"taken: a branch, or a loop that may run no iteration), and line {line} "
+                    f"wrote into '{written}'; srcad cannot tell whether that write changed "
+                    f"'{n}'")
             return v
         for lw in self.chain():
             for n, v in list(lw.env.items()):
-                lw.env[n] = repl(v)
+                lw.env[n] = repl(v, n)
 
     def store(self, target: ast.Subscript, value, node, aug_op=None) -> None:
         """``x[idx] = value`` (or ``x[idx] <op>= value``) as a new version of x."""
@@ -257,25 +271,7 @@ class Lowerer:
         self.heap.roots[new] = self.heap.root(x)
         if x in self.heap.mixed:
             self.heap.mixed[new] = self.heap.mixed[x]
-            self.stale_maybe_same(x, name, self.loc(node).line)
-        self.forward(x, new, self.loc(node).line)
-
-    def stale_maybe_same(self, x: Value, name: str, line: int) -> None:
-        """x is one of several arrays depending on the path taken: after a write to it, a name
-        bound to one of the others may or may not see the write, so using it is an error."""
-        heap = self.heap
-        maybe = heap.mixed[x]
-        for lw in self.chain():
-            for n, v in list(lw.env.items()):
-                if not isinstance(v, Value) or v is x or not v.type.ndim:
-                    continue
-                if (heap.root(v) in maybe or heap.views.get(v) in maybe or
-                        heap.mixed.get(v, frozenset()) & maybe):
-                    lw.env[n] = MaybeWritten(
-                        f"it may be the same array as '{name}' (that depends on the path "
-                        f"taken: a branch, or a loop that may run no iteration), and line "
-                        f"{line} wrote into '{name}'; srcad cannot tell whether that write "
-                        f"changed '{n}'")
+        self.forward(x, new, self.loc(node).line, name)
 
     # -- errors and locations -------------------------------------------------------------
 
@@ -804,30 +800,26 @@ class Lowerer:
                     raise SrcadTypeError(f"'{n}' changes tuple size in the loop", self.loc(node))
                 ends += flat
             yields = [ends[i] for i in uniq]
-            split = any(env_end.get(n) is not env_end.get(m) for n, m in aliases.items()) or \
-                any(ends[i] is not yields[j] for i, j in enumerate(slot))
-            if split and not _writes_arrays(region):
+            # names that share a carry but part in the body: (name, name, copy to suggest)
+            parted = [(n, m, f"{n} = {m}.copy()") for n, m in aliases.items()
+                      if env_end.get(n) is not env_end.get(m)]
+            parted += [(leaf_names[i][0], leaf_names[uniq[j]][0], "y = x.copy()")
+                       for i, j in enumerate(slot) if ends[i] is not yields[j]]
+            if parted and not _writes_arrays(region):
                 independent = True
                 continue
-            for n, m in aliases.items():
-                if env_end.get(n) is not env_end.get(m):
-                    raise self.unsupported(
-                        f"'{n}' and '{m}' refer to the same array when the loop starts but not "
-                        "at the end of its body; srcad does not track this aliasing", node,
-                        f"make one of them a copy before the loop ({n} = {m}.copy())")
+            if parted:
+                n, m, copy = parted[0]
+                raise self.unsupported(
+                    f"'{n}' and '{m}' refer to the same array when the loop starts but not "
+                    "at the end of its body; srcad does not track this aliasing", node,
+                    f"make one of them a copy before the loop ({copy})")
             for n, v in self.env.items():  # written through a call (a helper's argument)
                 if (n not in carried and n not in aliases and isinstance(v, Value) and
                         v.type.ndim and isinstance(env_end.get(n), Value) and
                         env_end[n] is not v):
                     carried[n] = v
                     changed = True
-            for i, j in enumerate(slot):
-                if ends[i] is not yields[j]:
-                    raise self.unsupported(
-                        f"'{leaf_names[i][0]}' and '{leaf_names[uniq[j]][0]}' refer to the same "
-                        "array when the loop starts but not at the end of its body; srcad does "
-                        "not track this aliasing", node,
-                        "make one of them a copy before the loop (y = x.copy())")
             for j, (p, y) in enumerate(zip(carry_params, yields)):
                 t = promote(p.type, y.type)
                 if t != p.type:
@@ -858,7 +850,7 @@ class Lowerer:
             regions = [cond_region, region] if kind == "while" else [region]
             self.b.append(Op(kind, list(head) + [leaves[i] for i in uniq], outs, params or {},
                              regions))
-            runs = kind == "for" and _runs_once(head)
+            runs = _runs_once(head)
             for i, p, y, o in zip(uniq, carry_params, region.yields, outs):
                 if o.type.ndim:  # (with no iteration, the result is the initial array)
                     self.track([leaves[i], y] if self.heap.root(y) is self.heap.root(p)
