@@ -31,8 +31,9 @@ def is_view(op: Op) -> bool:
 
 def may_alias(op: Op) -> bool:
     """A view, or an op whose generated code may return its first input itself:
-    ``_rt.unbroadcast(c, x)`` is ``c`` when the shapes already agree."""
-    return is_view(op) or (op.prim == "unbroadcast" and op.outputs[0].type.ndim > 0)
+    ``_rt.unbroadcast(c, x)`` is ``c`` when the shapes already agree, ``_rt.fits(v, x)`` is
+    always ``v``."""
+    return is_view(op) or (op.prim in ("unbroadcast", "fits") and op.outputs[0].type.ndim > 0)
 
 
 class _Inplace:
@@ -153,8 +154,8 @@ class _Inplace:
                 if self.needs_copy(v, r, k):
                     k += self.copy_before(r, k, op, v)
                     op = r.ops[k]
-                else:
-                    destroyed.add(v)
+                elif self.home.get(v) is not r or v in r.params:
+                    destroyed.add(v)  # (a value made in r and destroyed here stays here)
             k += 1
         return destroyed
 
