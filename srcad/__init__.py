@@ -31,6 +31,7 @@ from .errors import (
     SrcadNameError,
     SrcadRecursionError,
     SrcadTypeError,
+    SrcadValueError,
     UnsupportedCallError,
     UnsupportedSyntaxError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "SrcadNameError",
     "SrcadRecursionError",
     "SrcadTypeError",
+    "SrcadValueError",
     "UnsupportedCallError",
     "UnsupportedSyntaxError",
     "checkpoint",

@@ -11,13 +11,13 @@ import functools
 import inspect
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .ad import jvp_function, vjp_function
 from .codegen import generate_module, load_function
-from .errors import SrcadTypeError
+from .errors import SrcadTypeError, SrcadValueError
 from .frontend import lower_function, parse_function
 from .ir.core import Function, clone_function
 from .ir.types import Type, type_of_python_value
@@ -34,6 +34,8 @@ class Spec:
     with_value: bool = False
     report_tape: bool = False
     checkpoint: object = None
+    arg_writes: bool = False  # primal: write into the caller's arrays as Python does
+    same: tuple = ()  # ((j, i), ...): argument j is the same array as argument i
 
 
 class Differentiable:
@@ -68,12 +70,12 @@ class Differentiable:
         # f(...) goes straight to the generated entry: a per-function subclass holds it as
         # __call__ (special methods are looked up on the type, not the instance).
         self.__class__ = type(type(self).__name__, (type(self),),
-                              {"__call__": staticmethod(self._entry(Spec("primal")))})
+                              {"__call__": staticmethod(self._entry(_CALL))})
         self.grad = self._entry(Spec("grad", self.wrt, ))
         self.value_and_grad = self._entry(Spec("grad", self.wrt, with_value=True))
 
     def __call__(self, *args, **kwargs):  # replaced per instance, see __init__
-        return self._entry(Spec("primal"))(*args, **kwargs)
+        return self._entry(_CALL)(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<srcad.differentiate {self.fn.__module__}.{self.fn.__qualname__}>"
@@ -133,16 +135,24 @@ class Differentiable:
         ba.apply_defaults()
         return tuple(ba.arguments[n] for n in self.param_names)
 
-    def lower(self, types: tuple[Type, ...]) -> Function:
+    def lower(self, types: tuple[Type, ...], arg_writes: bool = False,
+              same: tuple = ()) -> Function:
         """The optimized IR of the function for these argument types (shared: transforms
-        clone it, never mutate it)."""
-        ir = self._ir.get(types)
+        clone it, never mutate it).  ``arg_writes``: the IR of a call with Python's effects,
+        which also returns the final contents of the argument arrays it writes into
+        (``ir.arg_writes``: their positions).  ``same``: pairs (j, i) of arguments that are
+        one array."""
+        key = (types, arg_writes, same)
+        ir = self._ir.get(key)
         if ir is None:
-            ir = lower_function(self.fn, list(types), self.param_names)
-            tree = ir.out_tree
-            optimize(ir)  # AD then sees no dead carries or duplicate work
-            ir.out_tree = tree
-            self._ir[types] = ir
+            if arg_writes and not same and not self.lower(types).writes_in_place:
+                ir = self.lower(types)
+            else:
+                ir = lower_function(self.fn, list(types), self.param_names, arg_writes, same)
+                facts = ir.out_tree, ir.arg_writes, ir.writes_in_place
+                optimize(ir)  # AD then sees no dead carries or duplicate work
+                ir.out_tree, ir.arg_writes, ir.writes_in_place = facts
+            self._ir[key] = ir
         return ir
 
     def compiled(self, spec: Spec, args: tuple) -> Callable:
@@ -154,9 +164,34 @@ class Differentiable:
         key = (spec, types)
         fn = self._compiled.get(key)
         if fn is None:
-            fn = self._build(spec, types)
+            fn = self._same_arrays(spec, types, self._build(spec, types), self.compiled)
             self._compiled[key] = fn
         return fn
+
+    def _same_arrays(self, spec: Spec, types, fn: Callable, get: Callable) -> Callable:
+        """``fn`` for arguments that share no memory.  A function that writes into arrays
+        in place can see the same array passed for two parameters (Python: a write through one
+        name is seen through the other): such calls go to code built for that aliasing
+        (``get(spec with same, args)``)."""
+        arrays = [i for i, t in enumerate(types) if t.ndim]
+        if spec.same or len(arrays) < 2 or not self.lower(types).writes_in_place:
+            return fn
+
+        def call(*args):
+            same = _shared_arrays(self, args, arrays)
+            if not same:
+                return fn(*args)
+            if spec.kind != "primal":
+                (j, i), = same[:1]
+                raise SrcadValueError(
+                    f"{self.fn.__name__} writes into its arrays in place and is given the same "
+                    f"array for '{self.param_names[i]}' and '{self.param_names[j]}': a "
+                    "derivative with respect to one of them alone is not defined",
+                    self.info.loc(self.info.tree),
+                    f"pass a copy for one of them ({self.param_names[j]}="
+                    f"{self.param_names[i]}.copy())")
+            return get(replace(spec, same=same), args)(*args)
+        return call
 
     def interpreted(self, spec: Spec, args: tuple) -> Callable:
         """Like ``compiled`` but runs the transformed IR in the NumPy interpreter (the test
@@ -169,14 +204,15 @@ class Differentiable:
             outs = run(built.ir, *a)
             return _structure(built.out_struct, [o.item() if np.ndim(o) == 0 else o
                                                  for o in outs])
-        return call
+        return self._same_arrays(spec, types, _writing_back(call, built.arg_writes),
+                                 self.interpreted)
 
     def _build(self, spec: Spec, types) -> Callable:
         built = build_ir(self, spec, types)
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
                              report_tape=spec.report_tape, adjoint_from=built.adjoint_from,
                              decorator=_decorator(self.parallel))
-        return load_function(src, built.name)
+        return _writing_back(load_function(src, built.name), built.arg_writes)
 
     def _entry(self, spec: Spec) -> Callable:
         entry = self._entries.get(spec)
@@ -184,6 +220,48 @@ class Differentiable:
             entry = _make_entry(self, spec)
             self._entries[spec] = entry
         return entry
+
+
+def _shared_arrays(d: Differentiable, args: tuple, arrays: list[int]) -> tuple:
+    """Pairs (j, i), i < j, of array arguments that are one array (the same object, or views
+    of the same memory with the same shape and strides).  Arrays that overlap otherwise are an
+    error: which elements a write through one changes in the other is not tracked."""
+    same = []
+    for k, j in enumerate(arrays):
+        for i in arrays[:k]:
+            a, b = args[i], args[j]
+            if a is not b and not np.may_share_memory(a, b):
+                continue
+            if a is b or (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+                          and a.shape == b.shape and a.strides == b.strides
+                          and a.dtype == b.dtype):
+                same.append((j, i))
+                break
+            if np.shares_memory(a, b):
+                raise SrcadValueError(
+                    f"{d.fn.__name__} writes into its arrays in place and is given overlapping "
+                    f"views of one array for '{d.param_names[i]}' and '{d.param_names[j]}': "
+                    "srcad cannot tell which elements of one a write through the other "
+                    "changes", d.info.loc(d.info.tree),
+                    f"pass a copy for one of them ({d.param_names[j]}=....copy())")
+    return tuple(same)
+
+
+_CALL = Spec("primal", arg_writes=True)  # f(...) itself: Python's effects on its arguments
+
+
+def _writing_back(fn: Callable, positions: list[int]) -> Callable:
+    """``fn`` returns (results, final contents of the argument arrays at ``positions``): copy
+    those into the caller's arrays, as the Python function would have written them."""
+    if not positions:
+        return fn
+
+    def call(*args):
+        out, finals = fn(*args)
+        for i, v in zip(positions, finals):
+            args[i][...] = v
+        return out
+    return call
 
 
 def _structure(s, outs):
@@ -201,6 +279,7 @@ class Built:
     out_struct: object
     what: str
     adjoint_from: int | None = None
+    arg_writes: list[int] = field(default_factory=list)  # see _writing_back
 
 
 def _decorator(parallel: bool) -> str:
@@ -304,6 +383,13 @@ def _build_ir(d: Differentiable, spec: Spec, types) -> Built:
     nout = len(ir.outputs)
     checkpoint = spec.checkpoint if spec.checkpoint is not None else d.checkpoint
     if spec.kind == "primal":
+        if spec.arg_writes:
+            ir = d.lower(types, arg_writes=True, same=spec.same)
+            n = len(ir.outputs) - len(ir.arg_writes)
+            return Built(clone_function(ir), f"{name}_primal",
+                         (_out_struct(ir), tuple(range(n, len(ir.outputs))))
+                         if ir.arg_writes else _out_struct(ir), "primal",
+                         arg_writes=list(ir.arg_writes))
         return Built(clone_function(ir), f"{name}_primal", _out_struct(ir), "primal")
     if spec.kind in ("grad", "hvp"):
         _check_scalar_output(d, ir, spec.has_aux)
@@ -641,8 +727,14 @@ def interpret(f, *args):
     from .ir.interpreter import interpret as run
     d = as_differentiable(f)
     bound = d.bind(args, {})
-    ir = d.lower(tuple(type_of_python_value(a) for a in bound))
+    types = tuple(type_of_python_value(a) for a in bound)
+    arrays = [i for i, t in enumerate(types) if t.ndim]
+    same = _shared_arrays(d, bound, arrays) if len(arrays) > 1 else ()
+    ir = d.lower(types, arg_writes=True, same=same)
     outs = [o.item() if np.ndim(o) == 0 and hasattr(o, "item") else o for o in run(ir, *bound)]
+    for i, v in zip(ir.arg_writes, outs[len(outs) - len(ir.arg_writes):]):
+        bound[i][...] = v  # Python's writes into the caller's arrays
+    outs = outs[:len(outs) - len(ir.arg_writes)]
     return outs[0] if getattr(ir, "out_tree", None) is None else tuple(outs)
 
 

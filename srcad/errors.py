@@ -53,6 +53,10 @@ class SrcadTypeError(SrcadError, TypeError):
     """Argument or value types that srcad cannot handle (e.g. differentiating w.r.t. an int)."""
 
 
+class SrcadValueError(SrcadError, ValueError):
+    """Values NumPy refuses, e.g. shapes that do not broadcast (NumPy's ValueError)."""
+
+
 class SrcadRecursionError(SrcadError):
     """Recursive calls are not supported: srcad inlines calls."""
 

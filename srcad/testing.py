@@ -20,8 +20,13 @@ def _flat(out) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts])
 
 
+def _copies(args) -> list:
+    """The arguments with every array copied: the Python function may write into them."""
+    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+
+
 def _shift(args, floats, u, eps):
-    shifted = list(args)
+    shifted = _copies(args)
     for i, ui in zip(floats, u):
         shifted[i] = args[i] + eps * ui
     return shifted
@@ -66,7 +71,7 @@ def check_grads(f, args: Sequence, modes=("fwd", "rev"), order: int = 1, eps: fl
         raise ValueError("check_grads needs at least one float argument")
     rng = np.random.default_rng(seed)
     u = [_direction(rng, args[i]) for i in floats]
-    raw = d.fn(*args)
+    raw = d.fn(*_copies(args))
     out = _flat(raw)
     v = rng.standard_normal(out.size)
     fd = central_difference(d.fn, args, floats, u, eps)

@@ -46,6 +46,17 @@ def reserve(tape, need):
 
 
 @numba.njit(cache=True)
+def fits(v, like, where):
+    """``v`` (the result of ``x op= v``) after checking it has ``like``'s shape: NumPy computes
+    an augmented assignment into x's own memory and refuses a result that broadcasts beyond it.
+    ``where``: the source location, for the message."""
+    if v.shape != like.shape:
+        raise ValueError(where, "non-broadcastable output operand: the result's shape",
+                         v.shape, "does not fit the array's shape", like.shape)
+    return v
+
+
+@numba.njit(cache=True)
 def unbroadcast(c, x):
     """Sum cotangent ``c`` down to the shape of ``x`` (same rank; axes where x has length 1)."""
     if c.shape == x.shape:

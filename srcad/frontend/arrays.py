@@ -480,7 +480,8 @@ CALLS.update({
 _METHODS = {
     "sum": _reduce("sum"), "max": _reduce("amax"), "min": _reduce("amin"), "mean": _mean,
     "var": _var, "std": lambda lw, a, k, n: _var(lw, a, k, n, std=True), "dot": _dot,
-    "copy": _copy, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
+    "copy": _copy, "reshape": _reshape, "ravel": _ravel,
+    "flatten": lambda lw, a, k, n: lw.b.copy(_ravel(lw, a, k, n)),  # a copy, never a view
     "cumsum": _unary_array("cumsum", "cumsum"), "argmax": _unary_array("argmax", "argmax"),
     "argmin": _unary_array("argmin", "argmin"), "trace": _unary_array("trace", "trace"),
 }

@@ -14,6 +14,12 @@ from ..errors import SrcadTypeError, UnsupportedCallError
 
 CALLS: dict[object, object] = {}
 
+# Library calls that may return their argument itself or a view of it (NumPy does not copy);
+# every other array a library call returns is a new array (``Lowerer.fresh``).
+VIEW_CALLS = {np.asarray, np.atleast_1d, np.atleast_2d, np.reshape, np.ravel, np.expand_dims,
+              np.squeeze, np.flip, np.flipud, np.transpose}
+VIEW_METHODS = {"reshape", "ravel", "transpose", "squeeze"}
+
 
 def checkpoint(r, every: int | None = None):
     """Mark a loop for checkpointed reverse mode: ``for i in srcad.checkpoint(range(n)):``.
@@ -170,7 +176,8 @@ def _checkpoint_outside_for(lw, args, kwargs, node):
 
 def _stop_gradient(lw, args, kwargs, node):
     (x,) = _args(lw, "stop_gradient", args, kwargs, node, 1)
-    return lw.b.stop_gradient(x)
+    out = lw.b.stop_gradient(x)
+    return lw.view(out, x) if x.type.ndim else out  # in Python it returns x itself
 
 
 CALLS.update({
@@ -183,3 +190,4 @@ CALLS.update({
     np.square: _square, np.reciprocal: _reciprocal, builtins.range: _range_outside_for,
     checkpoint: _checkpoint_outside_for, stop_gradient: _stop_gradient,
 })
+VIEW_CALLS.add(stop_gradient)

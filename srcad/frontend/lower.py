@@ -21,16 +21,18 @@ from ..errors import (
     SrcadNameError,
     SrcadRecursionError,
     SrcadTypeError,
+    SrcadValueError,
     UnsupportedCallError,
     UnsupportedSyntaxError,
 )
-from ..ir.core import Builder, Function, Op, Region, Value
+from ..ir.core import Builder, Function, Op, Region, Value, mark
 from ..ir.types import BOOL, I64, Type, promote
 from .arrays import Method, array_attribute, call_method, subscript
-from .calls import CALLS, checkpoint
+from .calls import CALLS, VIEW_CALLS, VIEW_METHODS, checkpoint
 from .source import FuncInfo, parse_function
 
 RET, RETV, BRK, CONT = ".ret", ".retval", ".brk", ".cont"
+ARG = ".arg."  # .arg.x: the array the caller passed as x, in its latest version
 FLAGS = (RET, BRK, CONT)
 
 
@@ -82,16 +84,11 @@ class Heap:
         self.roots: dict[Value, Value] = {}
         self.views: dict[Value, Value] = {}
         self.mixed: dict[Value, frozenset[Value]] = {}
+        self.writes = 0  # in-place writes lowered so far
+
 
     def root(self, v: Value) -> Value:
         return self.roots.get(v, v)
-
-
-def _writes_arrays(r: Region) -> bool:
-    """Does the region (or one nested in it) write into an array in place?"""
-    from ..primitives import REGISTRY
-    return any(op.prim in REGISTRY and REGISTRY[op.prim].extra.get("inplace")
-               for op in r.walk())
 
 
 def _runs_once(head) -> bool:
@@ -103,20 +100,45 @@ def _runs_once(head) -> bool:
     return len(range(start, stop, step)) > 0
 
 
-def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = None) -> Function:
-    """Lower a Python function for the given argument types (after defaults are applied)."""
+def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = None,
+                   arg_writes: bool = False, same: tuple = ()) -> Function:
+    """Lower a Python function for the given argument types (after defaults are applied).
+
+    ``arg_writes``: also return, after the results, the final contents of every argument array
+    the function writes into (in Python the caller sees those writes); ``fn.arg_writes`` lists
+    the positions of those arguments.  ``same``: pairs (j, i) of arguments that are one array
+    (the caller passed it twice): both names are bound to argument i."""
     info = parse_function(pyfn)
     names = arg_names or [a.arg for a in info.tree.args.args + info.tree.args.kwonlyargs]
     body = Region()
     params = [Value(t, n) for t, n in zip(arg_types, names)]
     body.params = params
     lw = Lowerer(info, Builder(body), (pyfn,))
-    lw.env = dict(zip(names, params))
+    bound = list(params)
+    for j, i in same:
+        bound[j] = params[i]
+    lw.env = dict(zip(names, bound))
+    if arg_writes:  # hidden names that follow each argument's array through its writes
+        lw.env.update({ARG + n: p for n, p in zip(names, bound) if p.type.ndim})
     result = lw.lower_body()
     flat, tree = _flatten_result(result, info)
-    body.yields = flat
     fn = Function(info.name, body, names, info.filename)
     fn.out_tree = tree
+    fn.arg_writes = []
+    fn.writes_in_place = lw.heap.writes > 0
+    if arg_writes:
+        for i, (n, p) in enumerate(zip(names, bound)):
+            final = lw.env.get(ARG + n, p)
+            if isinstance(final, Unbound):
+                raise UnsupportedSyntaxError(
+                    f"srcad cannot tell what the caller's array '{n}' holds when "
+                    f"{info.name} returns: {final.reason}", info.loc(info.tree),
+                    f"copy it before writing into it ({n} = {n}.copy()), or call a "
+                    "derivative (grad, jvp, vjp), which never writes into its arguments")
+            if final is not p:
+                flat.append(final)
+                fn.arg_writes.append(i)
+    body.yields = flat
     return fn
 
 
@@ -176,6 +198,10 @@ def _contains(stmts, kinds, stop_at_loops: bool) -> bool:
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
            ast.FloorDiv: "floordiv", ast.Mod: "mod"}
+_UFUNCS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
+           ast.Pow: "power", ast.FloorDiv: "floor_divide", ast.Mod: "remainder"}
+_AUG_TEXT = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.Pow: "**=",
+             ast.FloorDiv: "//=", ast.Mod: "%=", ast.MatMult: "@="}
 _CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
            ast.NotEq: "ne"}
 
@@ -238,7 +264,6 @@ class Lowerer:
 
     def store(self, target: ast.Subscript, value, node, aug_op=None) -> None:
         """``x[idx] = value`` (or ``x[idx] <op>= value``) as a new version of x."""
-        from ..primitives.registry import convert
         from .arrays import index_spec
         if not isinstance(target.value, ast.Name):
             raise self.unsupported("srcad writes into named arrays only (x[i] = v, "
@@ -249,17 +274,58 @@ class Lowerer:
         if not (isinstance(x, Value) and x.type.ndim):
             raise self.unsupported(f"'{name}' is not an array: only arrays can be written "
                                    "into", target)
-        if x in self.heap.views:
-            raise self.unsupported(
-                f"'{name}' is a view of another array (a slice, row, transpose or reshape); "
-                "srcad does not support writing through views", target,
-                f"write into the original array, or make a copy first: {name} = "
-                f"{name}.copy()")
+        self.check_writable(name, x, target)
         spec, idx = index_spec(self, x, target.slice, target)
         if aug_op is not None:
             cur = (self.b.emit("getitem", x, *idx) if all(s == "i" for s in spec) else
                    self.b.emit("take", x, *idx, spec=spec))
             value = self.binop(aug_op, cur, value, node)
+        self.write(name, x, spec, idx, value, node)
+
+    def check_writable(self, name: str, x: Value, node) -> None:
+        if x in self.heap.views:
+            raise self.unsupported(
+                f"'{name}' is a view of another array (a slice, row, transpose or reshape); "
+                "srcad does not support writing through views", node,
+                f"write into the original array, or make a copy first: {name} = "
+                f"{name}.copy()")
+
+    def aug_array(self, name: str, x: Value, op, value, node) -> None:
+        """``x <op>= value`` on an array: NumPy computes into x's own buffer (every name bound
+        to that array sees it), casting the result to x's dtype by the 'same_kind' rule."""
+        self.check_writable(name, x, node)
+        if isinstance(op, ast.MatMult):
+            raise SrcadTypeError("NumPy does not support in-place matrix multiplication "
+                                 f"({name} @= ...): Python raises TypeError", self.loc(node),
+                                 f"write {name} = {name} @ ...")
+        new = self.binop(op, x, value, node)
+        src, dst = new.type.dtype, x.type.dtype
+        if (new.type.is_float and not x.type.is_float) or (src == "i64" and dst == "bool"):
+            ufunc = _UFUNCS.get(type(op), type(op).__name__)
+            raise SrcadTypeError(
+                f"'{name} {_AUG_TEXT.get(type(op), '?=')} ...' cannot store the {src} result "
+                f"of '{ufunc}' in '{name}', a {dst} array (NumPy's 'same_kind' casting rule "
+                "refuses it: Python raises UFuncTypeError)", self.loc(node),
+                f"write {name} = {name} {_AUG_TEXT.get(type(op), '?=')[:-1]} ... to make a new "
+                f"array, or start from a float array")
+        if new.type.ndim > x.type.ndim:
+            raise SrcadValueError(
+                f"'{name}' is a {x.type.ndim}-d array and the right side makes a "
+                f"{new.type.ndim}-d result: NumPy cannot store it in place (non-broadcastable "
+                "output operand)", self.loc(node), f"write {name} = {name} "
+                f"{_AUG_TEXT.get(type(op), '?=')[:-1]} ... to make a new array")
+        if new.type.dtype != dst:
+            new = self.b.convert(new, to=dst)
+        if isinstance(value, Value) and value.type.ndim:  # it may broadcast beyond x
+            new = self.b.fits(new, x, where=str(self.loc(node)))
+        # In the IR (arrays are values) the new contents are the array's new version; the
+        # heap makes every name bound to x's array see it, as a write into x's memory would.
+        new.name = name
+        self.new_version(x, new, node, name)
+
+    def write(self, name: str, x: Value, spec: tuple, idx: list[Value], value, node) -> None:
+        """``x[spec/idx] = value`` as a new version of x, seen by every name bound to x."""
+        from ..primitives.registry import convert
         v = self.as_value(value, node)
         out_ndim = x.type.ndim - spec.count("i")
         if v.type.ndim > out_ndim:
@@ -267,7 +333,11 @@ class Lowerer:
                                  f"part of '{name}'", self.loc(node))
         if v.type.dtype != x.type.dtype:
             v = convert(self.b, v, x.type.dtype)
-        new = self.b.emit("put", x, v, *idx, spec=spec, name=name)
+        self.new_version(x, self.b.emit("put", x, v, *idx, spec=spec, name=name), node, name)
+
+    def new_version(self, x: Value, new: Value, node, name: str) -> None:
+        """``new`` is x's array after a write into it in place."""
+        self.heap.writes += 1
         self.heap.roots[new] = self.heap.root(x)
         if x in self.heap.mixed:
             self.heap.mixed[new] = self.heap.mixed[x]
@@ -382,7 +452,11 @@ class Lowerer:
             raise self.unsupported("augmented assignment to this target is not supported yet",
                                    node.target)
         cur = self.load(node.target.id, node.target)
-        self.assign(node.target, self.binop(node.op, cur, self.expr(node.value), node))
+        value = self.expr(node.value)
+        if isinstance(cur, Value) and cur.type.ndim:  # in place, seen through every alias
+            self.aug_array(node.target.id, cur, node.op, value, node)
+            return
+        self.assign(node.target, self.binop(node.op, cur, value, node))
 
     def assign(self, target, value) -> None:
         if isinstance(target, ast.Name):
@@ -474,6 +548,7 @@ class Lowerer:
         names = only if only is not None else list(
             dict.fromkeys(n for _, env in branches for n in env))
         slots: list[tuple[str, list]] = []  # name, per-branch structured values
+        exited = [any(env.get(f) is True for f in FLAGS) for _, env in branches]
         for name in names:
             vals = [env.get(name, _MISSING) for _, env in branches]
             if all(v is vals[0] for v in vals):
@@ -490,11 +565,19 @@ class Lowerer:
                 vals = [v.fallback if isinstance(v, Unbound) and v.fallback is not None else v
                         for v in vals]
             if any(isinstance(v, Unbound) for v in vals):
-                if name == RETV:
-                    proto = next(v for v in vals if not isinstance(v, Unbound))
-                    vals = [self.zeros_in(r, proto) if isinstance(v, Unbound) else v
-                            for (r, _), v in zip(branches, vals)]
-                else:
+                bound = [v for v in vals if not isinstance(v, Unbound)]
+                # a branch that has left the block (return/break/continue) never reads the
+                # name again: a placeholder stands in for it there
+                if bound and (name == RETV or all(
+                        ex or not isinstance(v, Unbound) for v, ex in zip(vals, exited))):
+                    if not isinstance(bound[0], (Value, TupleV)):
+                        if all(v is bound[0] for v in bound):
+                            merged[name] = bound[0]
+                            continue
+                    else:
+                        vals = [self.zeros_in(r, bound[0]) if isinstance(v, Unbound) else v
+                                for (r, _), v in zip(branches, vals)]
+                if any(isinstance(v, Unbound) for v in vals):
                     merged[name] = Unbound(f"'{name}' is assigned only in some branches of the "
                                            f"if statement at line {self.loc(node).line}")
                     continue
@@ -782,7 +865,9 @@ class Lowerer:
                 if setup is not None:
                     setup(region.params, self.env)
                 self.block(body_stmts)
+            writes = self.heap.writes
             r, env_end = self.in_region(lower_body)
+            wrote = self.heap.writes != writes  # the body writes into an array in place
             self.at(node)
             region.ops = r.ops
             ends = []
@@ -803,9 +888,16 @@ class Lowerer:
             # names that share a carry but part in the body: (name, name, copy to suggest)
             parted = [(n, m, f"{n} = {m}.copy()") for n, m in aliases.items()
                       if env_end.get(n) is not env_end.get(m)]
+            if wrote:
+                # an argument's own array parts from the name that wrote into it: what the
+                # caller's array holds at the end is not tracked (only the primal call needs it)
+                lost = {n: m for n, m, _ in parted if n.startswith(ARG)}
+                parted = [p for p in parted if p[0] not in lost]
+            else:
+                lost = {}
             parted += [(leaf_names[i][0], leaf_names[uniq[j]][0], "y = x.copy()")
                        for i, j in enumerate(slot) if ends[i] is not yields[j]]
-            if parted and not _writes_arrays(region):
+            if parted and not wrote:
                 independent = True
                 continue
             if parted:
@@ -815,7 +907,8 @@ class Lowerer:
                     "at the end of its body; srcad does not track this aliasing", node,
                     f"make one of them a copy before the loop ({copy})")
             for n, v in self.env.items():  # written through a call (a helper's argument)
-                if (n not in carried and n not in aliases and isinstance(v, Value) and
+                if (n not in carried and n not in aliases and not n.startswith(ARG) and
+                        isinstance(v, Value) and
                         v.type.ndim and isinstance(env_end.get(n), Value) and
                         env_end[n] is not v):
                     carried[n] = v
@@ -861,7 +954,9 @@ class Lowerer:
                 self.env[n] = vals[0] if size is None else TupleV(tuple(vals))
                 k += 1 if size is None else size
             for n, m in aliases.items():
-                self.env[n] = self.env[m]
+                self.env[n] = self.env[m] if n not in lost else Unbound(
+                    f"the loop at line {self.loc(node).line} writes into it through "
+                    f"'{lost[n]}' and then rebinds '{lost[n]}' to another array")
             for i, o in zip(uniq, outs):
                 self.forward_callers(leaves[i], o)
             break
@@ -998,14 +1093,26 @@ class Lowerer:
         prim = _BINOPS.get(type(op))
         if prim is None:
             raise self.unsupported(f"operator {type(op).__name__} is not supported", node)
-        return self.b.emit(prim, self.as_value(left, node), self.as_value(right, node))
+        left, right = self.as_value(left, node), self.as_value(right, node)
+        m = mark()
+        return self.fresh(self.b.emit(prim, left, right), m)
+
+    def fresh(self, v, m: int):
+        """``v`` is an array NumPy has just made (arithmetic, a ufunc, np.where): if srcad
+        returned a value it already had (an identity folded away: ``a * 1.0``, ``a + 0.0``,
+        ``np.where(c, a, a)``), copy it, so that a write into the new array never reaches the
+        old one.  ``m``: the ``mark()`` taken before the op was built."""
+        if isinstance(v, Value) and v.type.ndim and v.id < m:
+            return self.b.copy(v)
+        return v
 
     def expr_UnaryOp(self, node):
         v = self.expr(node.operand)
+        m = mark()
         if isinstance(node.op, ast.USub):
-            return self.b.neg(self.as_value(v, node))
-        if isinstance(node.op, ast.UAdd):
-            return self.as_value(v, node)
+            return self.fresh(self.b.neg(self.as_value(v, node)), m)
+        if isinstance(node.op, ast.UAdd):  # +a is a new array in NumPy
+            return self.fresh(self.as_value(v, node), m)
         if isinstance(node.op, ast.Not):
             return self.b.not_(self.truth(v, node))
         raise self.unsupported(f"operator {type(node.op).__name__} is not supported", node)
@@ -1052,8 +1159,10 @@ class Lowerer:
             if cond.type.ndim == 0:
                 # On scalars np.where is a real branch: the untaken side is never evaluated,
                 # so np.where(x > 0, np.sqrt(x), 0.0) has no NaN in value or derivative.
-                return self.if_expr(self.truth(cond, node), lambda: self.expr(node.args[1]),
-                                    lambda: self.expr(node.args[2]))
+                out = self.if_expr(self.truth(cond, node), lambda: self.expr(node.args[1]),
+                                   lambda: self.expr(node.args[2]))
+                # np.where makes a new array: not the one of the branch taken
+                return self.b.copy(out) if isinstance(out, Value) and out.type.ndim else out
             args = [cond] + [self.expr(a) for a in node.args[1:]]
             return self.call(callee, args, {}, node)
         args = [self.expr(a) for a in node.args]
@@ -1065,10 +1174,14 @@ class Lowerer:
     def call(self, callee, args, kwargs, node):
         from ..api import Differentiable
         if isinstance(callee, Method):
-            return call_method(self, callee, args, kwargs, node)
+            m = mark()
+            out = call_method(self, callee, args, kwargs, node)
+            return out if callee.name in VIEW_METHODS else self.fresh(out, m)
         handler = CALLS.get(callee) if _hashable(callee) else None
         if handler is not None:
-            return handler(self, args, kwargs, node)
+            m = mark()
+            out = handler(self, args, kwargs, node)
+            return out if callee in VIEW_CALLS else self.fresh(out, m)
         if isinstance(callee, Differentiable):
             callee = callee.fn
         if callable(callee) and hasattr(callee, "__code__") and callee.__name__ != "<lambda>":

@@ -20,6 +20,12 @@ _ids = itertools.count()
 NOCONST = object()
 
 
+def mark() -> int:
+    """A number below the id of every Value made from now on (ids only grow): a value whose id
+    is below the mark existed before it."""
+    return next(_ids)
+
+
 class Value:
     """An SSA value.  ``const`` holds the Python value when a ``const`` op defines it."""
 

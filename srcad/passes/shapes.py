@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..ir.core import Function, Op, Region, Value
+from ..ir.core import Function, Op, Region, Value, substitute
 from ..ir.types import Type
 from ..primitives import REGISTRY
 
@@ -43,10 +43,11 @@ SHAPE_ONLY: dict[str, tuple[tuple[int, ...], bool]] = {
     "unbroadcast": ((1,), True),
     "zeros_like": ((0,), True),
     "scatter_add_rows": ((1,), True),
+    "fits": ((1,), False),
 }
 
 # ops whose output has their first input's shape
-_FIRST_SHAPE = ("copy", "mask", "put", "put_add", "index_add", "slice_add")
+_FIRST_SHAPE = ("copy", "mask", "put", "put_add", "index_add", "slice_add", "fits")
 
 
 def shape_only_inputs(op: Op) -> tuple[int, ...]:
@@ -120,9 +121,41 @@ def _redirect(op: Op, k: int, src: Value) -> bool:
     return True
 
 
+def shape_root(v: Value, producer: dict[Value, Op], memo: dict[Value, Value]) -> Value:
+    """The earliest value that provably has v's shape: through same-shape ops, and through
+    elementwise ops whose array operands all have one shape root (``y + x * sin(y)``)."""
+    got = memo.get(v)
+    if got is not None:
+        return got
+    memo[v] = v
+    op = producer.get(v)
+    root = v
+    if op is not None and v.type.ndim:
+        w = same_shape_input(op)
+        if w is not None:
+            root = shape_root(w, producer, memo)
+        elif len(op.outputs) == 1 and op.prim in REGISTRY and _elementwise(op.prim):
+            roots = {shape_root(x, producer, memo) for x in op.inputs if x.type.ndim}
+            if len(roots) == 1 and next(iter(roots)).type.ndim == v.type.ndim:
+                root = roots.pop()
+    memo[v] = root
+    return root
+
+
+def _drop_fits(fn: Function, producer: dict[Value, Op]) -> bool:
+    """``fits v, like`` (the shape check of ``x op= v``) goes where v provably has like's
+    shape."""
+    memo: dict[Value, Value] = {}
+    vmap = {op.outputs[0]: op.inputs[0] for op in fn.body.walk() if op.prim == "fits" and
+            shape_root(op.inputs[0], producer, memo) is shape_root(op.inputs[1], producer, memo)}
+    if vmap:
+        substitute(fn.body, vmap)
+    return bool(vmap)
+
+
 def shape_operands(fn: Function) -> bool:
     producer = {o: op for op in fn.body.walk() for o in op.outputs}
-    changed = False
+    changed = _drop_fits(fn, producer)
     for op, k, same_dtype in list(_shape_reads(fn)):
         changed |= _redirect(op, k, shape_source(op.inputs[k], producer, same_dtype))
     return _stand_ins(fn, producer) or changed

@@ -58,6 +58,22 @@ _linear("unbroadcast", 2, _unbroadcast_impl, lambda ts, p: [ts[1]], _unbroadcast
         doc="sum a cotangent down to the shape of a broadcast operand")
 
 
+def _fits_impl(v, like, where=""):
+    if np.shape(v) != np.shape(like):
+        raise ValueError(f"{where}: non-broadcastable output operand with shape "
+                         f"{np.shape(like)} doesn't match the broadcast shape {np.shape(v)}")
+    return v
+
+
+_linear("fits", 2, _fits_impl, lambda ts, p: [ts[0]],
+        lambda a, p: f"_rt.fits({a[0]}, {a[1]}, {p.get('where', '')!r})",
+        jvp=lambda b, xs, outs, ts, p: [ts[0]],
+        vjp=lambda b, xs, outs, cts, p, act: [cts[0], None],
+        domain=[(-2, 2), (-2, 2)], extra={"test_shape": [(2, 3), (2, 3)]},
+        doc="v itself, after checking that it has like's shape: the result of x op= v, which "
+            "NumPy computes into x's own memory (ValueError when v broadcasts beyond x)")
+
+
 def _expand_vjp(b, xs, outs, cts, p, act):
     from .registry import fit
     return [fit(b, cts[0], xs[0]), None]
