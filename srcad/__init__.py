@@ -28,9 +28,11 @@ from .api import (
 from .errors import (
     NotDifferentiableError,
     SrcadError,
+    SrcadIndexError,
     SrcadNameError,
     SrcadRecursionError,
     SrcadTypeError,
+    SrcadValueError,
     UnsupportedCallError,
     UnsupportedSyntaxError,
 )
@@ -42,9 +44,11 @@ __all__ = [
     "keep_freed_memory",
     "NotDifferentiableError",
     "SrcadError",
+    "SrcadIndexError",
     "SrcadNameError",
     "SrcadRecursionError",
     "SrcadTypeError",
+    "SrcadValueError",
     "UnsupportedCallError",
     "UnsupportedSyntaxError",
     "checkpoint",

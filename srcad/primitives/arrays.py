@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import _shape_text
 from ..ir.core import Value
 from ..ir.types import I64, Type, promote
 from .registry import Primitive, add_tangents, register
@@ -36,6 +37,10 @@ def _linear(name, nin, impl, type_rule, cpu, jvp, vjp, **kw):
 
 def _unbroadcast_impl(c, x, lead=0):
     c = np.asarray(c)
+    xs = np.shape(x)
+    if c.ndim < len(xs) or any(n != m and n != 1 for n, m in zip(xs, c.shape[c.ndim - len(xs):])):
+        raise ValueError("operands could not be broadcast together with shapes "
+                         f"{_shape_text(xs)} {_shape_text(c.shape)}")
     for _ in range(lead):
         c = c.sum(axis=0)
     axes = tuple(i for i, n in enumerate(np.shape(x)) if n == 1 and c.shape[i] != 1)
