@@ -90,7 +90,10 @@ class OutOfBounds(SrcadIndexError):
 _SHAPE_MESSAGES = {
     0: "operands could not be broadcast together with shapes {a} {b}",
     1: "could not broadcast input array from shape {b} into shape {a}",
-    2: "shapes {a} and {b} not aligned: {ka} (dim {da}) != {kb} (dim 0)",
+    2: "shapes {a} and {b} not aligned: {ka} (dim {da}) != {kb} (dim {db})",
+    3: "all the input array dimensions except for the concatenation axis must match exactly: "
+       "shapes {a} and {b}",
+    4: "cannot reshape array of size {size} into shape {b}",
 }
 
 
@@ -101,13 +104,18 @@ def _shape_text(s) -> str:
 class ShapeMismatch(SrcadValueError):
     """Raised by generated code (codegen/checks.py): ``kind`` 0 for operands that do not
     broadcast together, 1 for a value that does not fit the indexed part it is assigned to,
-    2 for matrix-product operands whose inner extents differ."""
+    2 for matrix-product operands whose inner extents differ, 3 for arrays concatenated
+    along an axis whose other extents differ, 4 for a reshape to another size."""
 
     def __init__(self, kind, a, b, filename, line, col):
         a, b = tuple(a), tuple(b)
+        db = max(len(b) - 2, 0)
+        size = 1
+        for n in a:
+            size *= int(n)
         text = _SHAPE_MESSAGES[kind].format(
             a=_shape_text(a), b=_shape_text(b), ka=a[-1] if a else 0, da=max(len(a) - 1, 0),
-            kb=b[0] if b else 0)
+            kb=b[db] if b else 0, db=db, size=size)
         super().__init__(text, _runtime_loc(filename, line, col))
 
     def __reduce__(self):

@@ -115,6 +115,18 @@ def slice_write(x, v):
     return np.sum(y * y)
 
 
+def concat(a, b):
+    return np.sum(np.concatenate([a, b * 2.0], axis=1) ** 2)  # <-
+
+
+def reshaped(a):
+    return np.sum(np.sin(a.reshape(2, 2)))  # <-
+
+
+def column(X, j):
+    return np.sum(X[:, j] ** 2)  # <-
+
+
 def loop_broadcast(a, b, n):
     s = 0.0
     for _ in range(n):
@@ -152,6 +164,8 @@ INDEX = {
                   (X23, -2, 1.5)),
     "write_loop": (write_loop, (x3, 4), "index 3 is out of bounds for axis 0 with size 3",
                    (x3, 3)),
+    # (the interpreter reads row j of X.T and says axis 0; compiled code says NumPy's axis 1)
+    "column": (column, (X23, 3), "index 3 is out of bounds for axis", (X23, -3)),
     "gather": (gather, (x3, np.array([0, 5, 1])),
                "index 5 is out of bounds for axis 0 with size 3", (x3, np.array([2, -3, 2]))),
 }
@@ -164,6 +178,10 @@ SHAPES = {
     "slice_write": (slice_write, (x3, np.ones(3)),
                     "could not broadcast input array from shape (3,) into shape (2,)",
                     (x3, np.array([1.0, 2.0]))),
+    "concat": (concat, (X23, np.ones((3, 2))), "concatenation axis must match exactly",
+               (X23, X23[:, :1])),
+    "reshape": (reshaped, (x3,), "cannot reshape array of size 3 into shape (2,2)",
+                (np.arange(4.0),)),
     "loop_broadcast": (loop_broadcast, (np.ones(3), np.ones(2), 2),
                        "operands could not be broadcast together with shapes", (x3, x3, 2)),
 }

@@ -10,7 +10,8 @@ Where the checks sit (emitted by ``pysource.PySource`` through :class:`Checks`):
   indices; slices are clamped by the frontend, as NumPy does), ``gather`` and
   ``scatter_add_rows`` (int arrays, one pass over the index array);
 * shapes: before every unfused elementwise op with two array operands, ``bcast_like``,
-  ``expand_like``, ``unbroadcast``, a ``put`` of an array value, ``dot`` and ``matmul3``.
+  ``expand_like``, ``unbroadcast``, a ``put`` of an array value, ``dot``, ``matmul3``,
+  ``concatenate`` and ``reshape``.
   Fused loop nests need none: their shape guard sends any other shape to the unfused
   function, which checks.
 
@@ -231,6 +232,18 @@ class Checks:
             bax = 0 if b.type.ndim == 1 else b.type.ndim - 2
             self._shapes(indent, op, 2, f"{v(a)}.shape[{a.type.ndim - 1}] == "
                                         f"{v(b)}.shape[{bax}]", a, b)
+        elif prim == "concatenate":
+            a, ax = ins[0], p["axis"]
+            for b in ins[1:]:
+                same = " and ".join(f"{v(a)}.shape[{j}] == {v(b)}.shape[{j}]"
+                                    for j in range(a.type.ndim) if j != ax)
+                if same:
+                    self._shapes(indent, op, 3, f"({same})", a, b)
+        elif prim == "reshape":
+            dims = "(" + ", ".join(v(d) for d in ins[1:]) + ("," if len(ins) == 2 else "") + ")"
+            self.ps.w(indent, f"if not _rt.reshapes({v(ins[0])}.size, {dims}): raise "
+                              f"_rt.ShapeMismatch(4, {v(ins[0])}.shape, {dims}, "
+                              f"{self._where(op)})")
         elif prim in REGISTRY and is_elementwise(REGISTRY[prim]):
             arrays = list(dict.fromkeys(x for x in ins if x.type.ndim))
             for a, b in zip(arrays, arrays[1:]):

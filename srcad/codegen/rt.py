@@ -175,6 +175,20 @@ def reduces_to(c, x):
     return True
 
 
+@numba.njit(cache=True, inline="always")
+def reshapes(size, dims):
+    """Whether an array of ``size`` elements reshapes to dims (one may be -1)."""
+    known, free = 1, 0
+    for d in dims:
+        if d == -1:
+            free += 1
+        else:
+            known *= d
+    if free:
+        return free == 1 and known > 0 and size % known == 0
+    return known == size
+
+
 @numba.njit(cache=True)
 def any_out_of_bounds(idx, n):
     """Whether an int index array has an entry outside [-n, n)."""
