@@ -55,6 +55,14 @@ def branch(x, i):
     return s
 
 
+def cond_loop(x, n, t):
+    s = 0.0
+    for k in range(n):
+        if x[k % 2] > t:
+            s += x[k + 1] ** 2  # <-
+    return s
+
+
 def nested(X, n):
     s = 0.0
     for k in range(X.shape[0]):
@@ -156,6 +164,8 @@ INDEX = {
     "stencil_back": (stencil_back, (x3, 3), "index 3 is out of bounds for axis 0 with size 3",
                      (x3, 2)),
     "branch": (branch, (x3, 7), "index 7 is out of bounds for axis 0 with size 3", (x3, -2)),
+    "cond_loop": (cond_loop, (x3, 3, 0.0), "index 3 is out of bounds for axis 0 with size 3",
+                  (x3, 2, 0.0)),
     "nested": (nested, (X23, 4), "index 3 is out of bounds for axis 1 with size 3", (X23, 3)),
     "while_break": (while_break, (x3, 4), "index 3 is out of bounds for axis 0 with size 3",
                     (x3, 3)),
@@ -235,7 +245,8 @@ def test_raises_interpreted(name):
 
 # compiled: primal and gradient of every case; jvp and vjp of a few (each is one more Numba
 # compile), all of them under -m slow
-_FAST = {"pick", "stencil", "stencil_back", "write_loop", "gather", "weighted", "matvec"}
+_FAST = {"pick", "stencil", "stencil_back", "cond_loop", "write_loop", "gather", "weighted",
+         "matvec"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -290,6 +301,17 @@ def test_checks_hoisted_out_of_loops():
             s += x[k] ** 2
         return s
     assert "OutOfBounds" not in srcad.show(full, x3, mode="primal").split("generated")[1]
+
+
+def test_flagged_check_raises_only_when_the_access_runs():
+    """x[k + 1] under an if: the loop's range reaches index 3 (a flag before the loop says
+    so), but with t = 100 the branch never runs, so Python raises nothing, nor does srcad."""
+    src = srcad.show(cond_loop, x3, 3, 100.0, mode="primal").split("generated Python")[1]
+    assert "in_range = not (" in src and "if not in_range and (" in src
+    args = (x3, 3, 100.0)
+    assert srcad.differentiate(cond_loop)(*args) == cond_loop(*args) == 0.0
+    np.testing.assert_array_equal(srcad.grad(cond_loop)(*args), np.zeros(3))
+    assert srcad.jvp(cond_loop, args, (x3, 0, 0.0))[1] == 0.0
 
 
 def test_boundscheck_opt_out():
