@@ -46,4 +46,4 @@ if os.environ.get("BENCH_DEFAULT_MALLOC") != "1":
 else:
     KEPT_MEMORY = False
 
-WORKLOADS = ("seed", "rk4", "arrays", "vmath")
+WORKLOADS = ("seed", "rk4", "arrays", "vmath", "checks")

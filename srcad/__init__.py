@@ -28,6 +28,7 @@ from .api import (
 from .errors import (
     NotDifferentiableError,
     SrcadError,
+    SrcadIndexError,
     SrcadNameError,
     SrcadRecursionError,
     SrcadTypeError,
@@ -43,6 +44,7 @@ __all__ = [
     "keep_freed_memory",
     "NotDifferentiableError",
     "SrcadError",
+    "SrcadIndexError",
     "SrcadNameError",
     "SrcadRecursionError",
     "SrcadTypeError",

@@ -52,9 +52,11 @@ class Differentiable:
         (5.5, 1.7163378145367738)
     """
 
-    def __init__(self, fn: Callable, wrt=None, checkpoint=None, parallel: bool = False):
+    def __init__(self, fn: Callable, wrt=None, checkpoint=None, parallel: bool = False,
+                 boundscheck: bool | None = None):
         if isinstance(fn, Differentiable):
             parallel = parallel or fn.parallel
+            boundscheck = fn.boundscheck if boundscheck is None else boundscheck
             fn = fn.fn
         self.fn = fn
         self.info = parse_function(fn)  # syntax errors surface now, before anything runs
@@ -64,6 +66,7 @@ class Differentiable:
         self.wrt = self._positions(wrt)
         self.checkpoint = _checkpoint_arg(checkpoint)
         self.parallel = bool(parallel)  # numba.njit(parallel=True): fused loops use prange
+        self.boundscheck = boundscheck  # None: $SRCAD_BOUNDSCHECK (codegen/checks.py)
         self._ir: dict[tuple, Function] = {}
         self._compiled: dict[tuple, Callable] = {}
         self._entries: dict[Spec, Callable] = {}
@@ -211,7 +214,7 @@ class Differentiable:
         built = build_ir(self, spec, types)
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
                              report_tape=spec.report_tape, adjoint_from=built.adjoint_from,
-                             decorator=_decorator(self.parallel))
+                             decorator=_decorator(self.parallel), boundscheck=self.boundscheck)
         return _writing_back(load_function(src, built.name), built.arg_writes)
 
     def _entry(self, spec: Spec) -> Callable:
@@ -497,7 +500,8 @@ def as_differentiable(f) -> Differentiable:
     return d
 
 
-def differentiate(fn=None, *, wrt=None, checkpoint=None, parallel: bool = False):
+def differentiate(fn=None, *, wrt=None, checkpoint=None, parallel: bool = False,
+                  boundscheck: bool | None = None):
     """Compile ``fn`` with srcad.  Usable as ``@differentiate`` or
     ``@differentiate(wrt=("x1",), checkpoint=True)``.
 
@@ -506,10 +510,15 @@ def differentiate(fn=None, *, wrt=None, checkpoint=None, parallel: bool = False)
     top-level for loop in reverse mode (O(sqrt(n)) tape), or a segment length.
     ``parallel``: compile with ``numba.njit(parallel=True)``: array statements and fused
     elementwise loops run on all cores (worth it for large arrays only).
+    ``boundscheck``: False leaves out the checks that make an index out of range raise
+    ``SrcadIndexError`` and shapes NumPy refuses to broadcast raise ``SrcadValueError``
+    (located, like Python's IndexError and NumPy's ValueError): such code then reads or writes
+    stray memory.  Default: on, unless the environment sets ``SRCAD_BOUNDSCHECK=0``.
     """
+    kw = {"wrt": wrt, "checkpoint": checkpoint, "parallel": parallel, "boundscheck": boundscheck}
     if fn is None:
-        return lambda f: Differentiable(f, wrt=wrt, checkpoint=checkpoint, parallel=parallel)
-    return Differentiable(fn, wrt=wrt, checkpoint=checkpoint, parallel=parallel)
+        return lambda f: Differentiable(f, **kw)
+    return Differentiable(fn, **kw)
 
 
 def grad(f, argnums=0, has_aux: bool = False) -> Callable:
@@ -577,6 +586,11 @@ def vjp(f, *primals, has_aux: bool = False, backend: str = "numba"):
         cts = ct if isinstance(out, tuple) else (ct,)
         if len(cts) != (len(out) if isinstance(out, tuple) else 1):
             raise TypeError("pullback: the cotangent must have the structure of the output")
+        for c, o in zip(cts, out if isinstance(out, tuple) else (out,)):
+            if np.shape(c) != np.shape(o):
+                raise SrcadValueError(f"pullback: a cotangent of shape {np.shape(c)} for an "
+                                      f"output of shape {np.shape(o)}",
+                                      hint="pass a cotangent of the output's shape")
         _, grads = fn(*primals, *cts)
         result = [None] * len(primals)
         for i, g in zip(floats, grads):
@@ -718,7 +732,8 @@ def show(f, *args, mode: str = "reverse", argnums=None) -> str:
     types = tuple(type_of_python_value(a) for a in bound)
     built = build_ir(d, spec, types)
     src = generate_module(built.ir, built.name, built.out_struct, built.what,
-                          adjoint_from=built.adjoint_from, decorator=_decorator(d.parallel))
+                          adjoint_from=built.adjoint_from, decorator=_decorator(d.parallel),
+                          boundscheck=d.boundscheck)
     return f"# --- IR ({built.what}) ---\n{built.ir}\n\n# --- generated Python ---\n{src}"
 
 
@@ -729,7 +744,8 @@ def interpret(f, *args):
     bound = d.bind(args, {})
     types = tuple(type_of_python_value(a) for a in bound)
     arrays = [i for i, t in enumerate(types) if t.ndim]
-    same = _shared_arrays(d, bound, arrays) if len(arrays) > 1 else ()
+    same = (_shared_arrays(d, bound, arrays)
+            if len(arrays) > 1 and d.lower(types).writes_in_place else ())
     ir = d.lower(types, arg_writes=True, same=same)
     outs = [o.item() if np.ndim(o) == 0 and hasattr(o, "item") else o for o in run(ir, *bound)]
     for i, v in zip(ir.arg_writes, outs[len(outs) - len(ir.arg_writes):]):

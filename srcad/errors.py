@@ -53,13 +53,72 @@ class SrcadTypeError(SrcadError, TypeError):
     """Argument or value types that srcad cannot handle (e.g. differentiating w.r.t. an int)."""
 
 
-class SrcadValueError(SrcadError, ValueError):
-    """Values NumPy refuses, e.g. shapes that do not broadcast (NumPy's ValueError)."""
-
-
 class SrcadRecursionError(SrcadError):
     """Recursive calls are not supported: srcad inlines calls."""
 
 
 class NotDifferentiableError(SrcadError):
     """A construct whose derivative srcad cannot compute exactly."""
+
+
+class SrcadIndexError(SrcadError, IndexError):
+    """An index out of range for its array (Python's and NumPy's IndexError), located."""
+
+
+class SrcadValueError(SrcadError, ValueError):
+    """Array shapes NumPy refuses to combine (NumPy's ValueError), located."""
+
+
+def _runtime_loc(filename: str, line: int, col: int) -> Loc:
+    import linecache
+    return Loc(filename, line, col, linecache.getline(filename, line))
+
+
+class OutOfBounds(SrcadIndexError):
+    """Raised by generated code (codegen/checks.py): Numba passes the run-time index and
+    extent and the op's location as constants; the message is NumPy's."""
+
+    def __init__(self, index, size, axis, filename, line, col):
+        super().__init__(f"index {index} is out of bounds for axis {axis} with size {size}",
+                         _runtime_loc(filename, line, col))
+
+    def __reduce__(self):  # picklable as the plain class (its __init__ differs)
+        return SrcadIndexError, (self.reason, self.loc, self.hint)
+
+
+# What ShapeMismatch(kind, a, b, ...) says, with NumPy's wording.
+_SHAPE_MESSAGES = {
+    0: "operands could not be broadcast together with shapes {a} {b}",
+    1: "could not broadcast input array from shape {b} into shape {a}",
+    2: "shapes {a} and {b} not aligned: {ka} (dim {da}) != {kb} (dim {db})",
+    3: "all the input array dimensions except for the concatenation axis must match exactly: "
+       "shapes {a} and {b}",
+    4: "cannot reshape array of size {size} into shape {b}",
+    5: "non-broadcastable output operand with shape {a} doesn't match the broadcast shape {b}",
+}
+
+
+def _shape_text(s) -> str:
+    return "(" + ",".join(str(int(n)) for n in s) + ("," if len(s) == 1 else "") + ")"
+
+
+class ShapeMismatch(SrcadValueError):
+    """Raised by generated code (codegen/checks.py): ``kind`` 0 for operands that do not
+    broadcast together, 1 for a value that does not fit the indexed part it is assigned to,
+    2 for matrix-product operands whose inner extents differ, 3 for arrays concatenated
+    along an axis whose other extents differ, 4 for a reshape to another size, 5 for the
+    result of ``x op= v`` that broadcasts beyond x."""
+
+    def __init__(self, kind, a, b, filename, line, col):
+        a, b = tuple(a), tuple(b)
+        db = max(len(b) - 2, 0)
+        size = 1
+        for n in a:
+            size *= int(n)
+        text = _SHAPE_MESSAGES[kind].format(
+            a=_shape_text(a), b=_shape_text(b), ka=a[-1] if a else 0, da=max(len(a) - 1, 0),
+            kb=b[db] if b else 0, db=db, size=size)
+        super().__init__(text, _runtime_loc(filename, line, col))
+
+    def __reduce__(self):
+        return SrcadValueError, (self.reason, self.loc, self.hint)

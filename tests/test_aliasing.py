@@ -406,3 +406,22 @@ def test_copies_for_writes_after_an_exit(fn, args):
         if isinstance(a, np.ndarray):
             np.testing.assert_allclose(a, b, rtol=1e-13)
     check_grads(fn, _copies(args), backend="numba")
+
+
+def aug_beyond(x, v):
+    y = x * 1.0
+    y += v
+    return np.sum(y)
+
+
+def test_aug_assign_result_beyond_the_array_is_a_located_value_error():
+    """NumPy refuses x += v when v broadcasts beyond x (x (1, 3), v (2, 3))."""
+    x, v = np.ones((1, 3)), np.ones((2, 3))
+    with pytest.raises(ValueError, match="non-broadcastable output operand"):
+        aug_beyond(x, v)
+    for run in (srcad.differentiate(aug_beyond), srcad.grad(aug_beyond),
+                lambda *a: srcad.interpret(aug_beyond, *a)):
+        with pytest.raises(srcad.SrcadValueError, match=r"test_aliasing\.py:\d+:\d+: "
+                           r"non-broadcastable output operand with shape \(1,3\)"):
+            run(x.copy(), v.copy())
+    assert srcad.differentiate(aug_beyond)(np.ones((2, 3)), v) == pytest.approx(12.0)

@@ -90,7 +90,8 @@ def load_function(source: str, name: str):
         try:
             return fused(*args)
         except ShapeFallback:
-            state[0] = unfused
-            return unfused(*args)
+            out = unfused(*args)
+            state[0] = unfused  # only once it ran: a call that raised keeps the fused one
+            return out
     call.fused, call.unfused = fused, unfused
     return call

@@ -15,6 +15,7 @@ from ..ir.core import Function, Op, Region, Value
 from ..ir.naming import Namer
 from ..primitives import REGISTRY
 from ..primitives.scalar import literal
+from .checks import BOUNDSCHECK, Checks
 from .fuse import Group, matvec, plan_region, static_ones, transposed
 
 # Fuse elementwise chains and their reductions into loop nests (SRCAD_FUSE=0: one NumPy call
@@ -64,7 +65,8 @@ def _stacks(r: Region, acc: set[str]) -> set[str]:
 
 
 class PySource:
-    def __init__(self, fn: Function, backend: str = "cpu", fuse: bool | None = None):
+    def __init__(self, fn: Function, backend: str = "cpu", fuse: bool | None = None,
+                 boundscheck: bool | None = None):
         self.fn = fn
         self.backend = backend
         # Repeats are numbered t, t1, x_bar1 (no "_" before the number): Numba renames a
@@ -88,6 +90,8 @@ class PySource:
         self.adjoint_from: int | None = None
         self.vmath = _vmath_names() if self.fuse else frozenset()
         self.loop_names: dict[str, str] = {}
+        # index and shape checks (codegen/checks.py), raising located IndexError/ValueError
+        self.checks = Checks(self, fn, BOUNDSCHECK if boundscheck is None else boundscheck)
 
     # -- names -------------------------------------------------------------------------------
 
@@ -170,8 +174,10 @@ class PySource:
     def region(self, r: Region, indent: int) -> None:
         if not r.ops:
             return
+        self.checks.enter()
         for item in self.items(r):
             self.item(item, indent)
+        self.checks.leave()
 
     def assign(self, indent: int, targets: list[Value], values: list[Value]) -> None:
         pairs = [(self.v(t), self.v(v)) for t, v in zip(targets, values)]
@@ -207,6 +213,7 @@ class PySource:
             for p, o in zip(body.params[1:], op.outputs):
                 self.namer.alias(p, o)
             self.assign(indent, op.outputs, init)
+            self.checks.hoist(op, indent)
             rng = (f"{self.v(stop)}" if start.is_const and start.const == 0 and step.is_const
                    and step.const == 1 else
                    f"{self.v(start)}, {self.v(stop)}" if step.is_const and step.const == 1 else
@@ -252,6 +259,7 @@ class PySource:
             self.w(indent, f"tape_{s} = _rt.reserve(tape_{s}, sp_{s} + {self.v(op.inputs[0])} * "
                            f"{op.params['per_iter']})")
         else:
+            self.checks.before(op, indent)
             prim = REGISTRY[op.prim]
             tpl = prim.template(self.backend, any(x.type.ndim for x in op.inputs))
             args = [self.v(x) for x in op.inputs]
@@ -540,14 +548,14 @@ FALLBACK_SUFFIX = "_unfused"
 
 def generate_module(fn: Function, name: str, out_struct, what: str, *, report_tape=False,
                     adjoint_from=None, decorator='@numba.njit(cache=True, error_model="numpy")',
-                    backend: str = "cpu") -> str:
+                    backend: str = "cpu", boundscheck: bool | None = None) -> str:
     """The module source: ``name`` and, when its fused loops have shape guards that can fail,
     ``name + FALLBACK_SUFFIX`` (the same function without fusion; Numba compiles it on its
     first call, i.e. only once a guard has failed)."""
-    main = PySource(fn, backend)
+    main = PySource(fn, backend, boundscheck=boundscheck)
     body = main.function(name, out_struct, decorator, report_tape, adjoint_from)
     if main.raises:
-        plain = PySource(fn, backend, fuse=False)
+        plain = PySource(fn, backend, fuse=False, boundscheck=boundscheck)
         body += ("\n\n# Without fused loops: called when a shape guard above fails "
                  "(run-time broadcasting the loops do not index); compiled on first use.\n"
                  + plain.function(name + FALLBACK_SUFFIX, out_struct, decorator, report_tape,

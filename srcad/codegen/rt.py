@@ -4,6 +4,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..errors import OutOfBounds, ShapeMismatch  # noqa: F401  (raised by generated code)
+
 TAPE_INIT = 64
 
 
@@ -46,13 +48,12 @@ def reserve(tape, need):
 
 
 @numba.njit(cache=True)
-def fits(v, like, where):
+def same_shape(v, like, filename, line, col):
     """``v`` (the result of ``x op= v``) after checking it has ``like``'s shape: NumPy computes
     an augmented assignment into x's own memory and refuses a result that broadcasts beyond it.
-    ``where``: the source location, for the message."""
+    The rest: the source location, for the error."""
     if v.shape != like.shape:
-        raise ValueError(where, "non-broadcastable output operand: the result's shape",
-                         v.shape, "does not fit the array's shape", like.shape)
+        raise ShapeMismatch(5, like.shape, v.shape, filename, line, col)
     return v
 
 
@@ -148,6 +149,85 @@ def axpy_row(out, a, X, i):
     """out += a * X[i, :]"""
     for j in range(out.shape[0]):
         out[j] += a * X[i, j]
+
+
+# Checks of generated code (codegen/checks.py): shapes are tuples of ints, compared right-aligned
+# like NumPy's broadcasting.
+@numba.njit(cache=True, inline="always")
+def broadcastable(a, b):
+    """Whether NumPy broadcasts shapes a and b together."""
+    for j in range(1, min(len(a), len(b)) + 1):
+        if a[len(a) - j] != b[len(b) - j] and a[len(a) - j] != 1 and b[len(b) - j] != 1:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def fits(v, t):
+    """Whether shape v broadcasts to shape t (an assignment x[...] = v, expand_like)."""
+    for j in range(1, len(v) + 1):
+        if j <= len(t):
+            if v[len(v) - j] != t[len(t) - j] and v[len(v) - j] != 1:
+                return False
+        elif v[len(v) - j] != 1:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def reduces_to(c, x):
+    """Whether a cotangent of shape c sums down to shape x (x broadcast to c)."""
+    if len(c) < len(x):
+        return False
+    for j in range(1, len(x) + 1):
+        if c[len(c) - j] != x[len(x) - j] and x[len(x) - j] != 1:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def reshapes(size, dims):
+    """Whether an array of ``size`` elements reshapes to dims (one may be -1)."""
+    known, free = 1, 0
+    for d in dims:
+        if d == -1:
+            free += 1
+        else:
+            known *= d
+    if free:
+        return free == 1 and known > 0 and size % known == 0
+    return known == size
+
+
+@numba.njit(cache=True)
+def any_out_of_bounds(idx, n):
+    """Whether an int index array has an entry outside [-n, n)."""
+    for i in idx.flat:  # noqa: SIM110  (a generator expression in Numba is slower)
+        if i >= n or i < -n:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def first_out_of_bounds(idx, n):
+    for i in idx.flat:
+        if i >= n or i < -n:
+            return i
+    return 0
+
+
+@numba.njit(cache=True, inline="always")
+def range_out_of_bounds(first, last, n):
+    """Whether an index running monotonically from first to last leaves [-n, n)."""
+    return max(first, last) >= n or min(first, last) < -n
+
+
+@numba.njit(cache=True)
+def first_out_of_range(first, last, n):
+    """The first index outside [-n, n) of a monotonic run from first to last."""
+    if first >= n or first < -n:
+        return first
+    return n if last >= first else -n - 1
 
 
 from .gemm import matmul  # noqa: E402,F401  (2-D float dot, codegen/pysource.py)

@@ -317,7 +317,8 @@ class Lowerer:
         if new.type.dtype != dst:
             new = self.b.convert(new, to=dst)
         if isinstance(value, Value) and value.type.ndim:  # it may broadcast beyond x
-            new = self.b.fits(new, x, where=str(self.loc(node)))
+            loc = self.loc(node)
+            new = self.b.fits(new, x, loc=(loc.filename, loc.line, loc.col))
         # In the IR (arrays are values) the new contents are the array's new version; the
         # heap makes every name bound to x's array see it, as a write into x's memory would.
         new.name = name

@@ -51,7 +51,20 @@ def _op(op: Op, env, stacks) -> None:
     elif op.prim == "reserve":
         res = []
     else:
-        out = REGISTRY[op.prim].impl(*ins, **op.params)
+        try:
+            out = REGISTRY[op.prim].impl(*ins, **op.params)
+        except (IndexError, ValueError) as e:
+            _locate(e, op)
         res = [out] if len(op.outputs) == 1 else list(out)
     for o, v in zip(op.outputs, res):
         env[o.id] = _scalar(v, o.type)
+
+
+def _locate(e: Exception, op: Op):
+    """Re-raise NumPy's IndexError/ValueError of an op (an index out of range, shapes that do
+    not broadcast) as the located srcad error that compiled code raises (codegen/checks.py)."""
+    from ..errors import SrcadIndexError, SrcadValueError
+    if type(e) not in (IndexError, ValueError) or op.loc is None:
+        raise e
+    cls = SrcadIndexError if isinstance(e, IndexError) else SrcadValueError
+    raise cls(str(e), op.loc) from e

@@ -31,7 +31,7 @@ def is_view(op: Op) -> bool:
 
 def may_alias(op: Op) -> bool:
     """A view, or an op whose generated code may return its first input itself:
-    ``_rt.unbroadcast(c, x)`` is ``c`` when the shapes already agree, ``_rt.fits(v, x)`` is
+    ``_rt.unbroadcast(c, x)`` is ``c`` when the shapes already agree, ``_rt.same_shape(v, x)`` is
     always ``v``."""
     return is_view(op) or (op.prim in ("unbroadcast", "fits") and op.outputs[0].type.ndim > 0)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import _shape_text
 from ..ir.core import Value
 from ..ir.types import I64, Type, promote
 from .registry import Primitive, add_tangents, register
@@ -36,6 +37,10 @@ def _linear(name, nin, impl, type_rule, cpu, jvp, vjp, **kw):
 
 def _unbroadcast_impl(c, x, lead=0):
     c = np.asarray(c)
+    xs = np.shape(x)
+    if c.ndim < len(xs) or any(n != m and n != 1 for n, m in zip(xs, c.shape[c.ndim - len(xs):])):
+        raise ValueError("operands could not be broadcast together with shapes "
+                         f"{_shape_text(xs)} {_shape_text(c.shape)}")
     for _ in range(lead):
         c = c.sum(axis=0)
     axes = tuple(i for i, n in enumerate(np.shape(x)) if n == 1 and c.shape[i] != 1)
@@ -58,18 +63,21 @@ _linear("unbroadcast", 2, _unbroadcast_impl, lambda ts, p: [ts[1]], _unbroadcast
         doc="sum a cotangent down to the shape of a broadcast operand")
 
 
-def _fits_impl(v, like, where=""):
+def _fits_impl(v, like, loc=("", 0, 0)):
     if np.shape(v) != np.shape(like):
-        raise ValueError(f"{where}: non-broadcastable output operand with shape "
-                         f"{np.shape(like)} doesn't match the broadcast shape {np.shape(v)}")
+        from ..errors import _SHAPE_MESSAGES, _shape_text
+        raise ValueError(_SHAPE_MESSAGES[5].format(a=_shape_text(np.shape(like)),
+                                                   b=_shape_text(np.shape(v))))
     return v
 
 
 _linear("fits", 2, _fits_impl, lambda ts, p: [ts[0]],
-        lambda a, p: f"_rt.fits({a[0]}, {a[1]}, {p.get('where', '')!r})",
-        jvp=lambda b, xs, outs, ts, p: [ts[0]],
-        vjp=lambda b, xs, outs, cts, p, act: [cts[0], None],
-        domain=[(-2, 2), (-2, 2)], extra={"test_shape": [(2, 3), (2, 3)]},
+        lambda a, p: f"_rt.same_shape({a[0]}, {a[1]}, {', '.join(map(repr, p['loc']))})",
+        # the derivatives keep the check: a gradient that never reads the value still raises
+        jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.fits(ts[0], xs[1], **p)],
+        vjp=lambda b, xs, outs, cts, p, act: [b.fits(cts[0], xs[1], **p), None],
+        domain=[(-2, 2), (-2, 2)], extra={"test_shape": [(2, 3), (2, 3)],
+                                          "test_params": {"loc": ("<test>", 1, 0)}},
         doc="v itself, after checking that it has like's shape: the result of x op= v, which "
             "NumPy computes into x's own memory (ValueError when v broadcasts beyond x)")
 
