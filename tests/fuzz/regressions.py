@@ -52,6 +52,14 @@ REGRESSIONS: list[Regression] = [
         "it is dropped and srcad returns the array [0.8, 0.4, 0.4] where CPython gives 1.6 "
         "(silent wrong value, compiled too)."),
     Regression(
+        "where_scalar_branches_compiled",
+        "def f(x, a):\n    return np.sum(np.where(a > x, 1.0, 2.0)) * x\n",
+        (0.4, np.array([0.1, 0.5, 0.9])),
+        "The same compiled: the primal returns an array where CPython returns 1.6 (other "
+        "programs: Numba TypingError 'Cannot unify array(float64, 1d, C) and float64' in the "
+        "primal, e.g. np.prod(np.where(c, -0.5, 0.25)) + x).",
+        backends=("compiled",), checks=("primal",)),
+    Regression(
         "where_scalar_branches_nested",
         "def f(A):\n    A[1] = np.where(np.where(1.0 > A[1], 0.5, 0.5) < 0.3, 0.66, 0.3)\n"
         "    return np.sum(A)\n",
