@@ -205,8 +205,7 @@ class Differentiable:
 
         def call(*a):
             outs = run(built.ir, *a)
-            return _structure(built.out_struct, [o.item() if np.ndim(o) == 0 else o
-                                                 for o in outs])
+            return _structure(built.out_struct, [_item(o) for o in outs])
         return self._same_arrays(spec, types, _writing_back(call, built.arg_writes),
                                  self.interpreted)
 
@@ -265,6 +264,11 @@ def _writing_back(fn: Callable, positions: list[int]) -> Callable:
             args[i][...] = v
         return out
     return call
+
+
+def _item(o):
+    """A NumPy scalar or 0-d result as a Python number (the interpreter's outputs)."""
+    return o.item() if np.ndim(o) == 0 and hasattr(o, "item") else o
 
 
 def _structure(s, outs):
@@ -747,7 +751,7 @@ def interpret(f, *args):
     same = (_shared_arrays(d, bound, arrays)
             if len(arrays) > 1 and d.lower(types).writes_in_place else ())
     ir = d.lower(types, arg_writes=True, same=same)
-    outs = [o.item() if np.ndim(o) == 0 and hasattr(o, "item") else o for o in run(ir, *bound)]
+    outs = [_item(o) for o in run(ir, *bound)]
     for i, v in zip(ir.arg_writes, outs[len(outs) - len(ir.arg_writes):]):
         bound[i][...] = v  # Python's writes into the caller's arrays
     outs = outs[:len(outs) - len(ir.arg_writes)]

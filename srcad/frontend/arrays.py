@@ -335,6 +335,16 @@ def _unary_array(prim, name):
     return handler
 
 
+def _flat_unary(prim):
+    """np.cumsum / np.argmax / np.argmin without an axis: over the flattened array."""
+    def handler(lw, args, kwargs, node):
+        (x,) = _args(lw, prim, args, kwargs, node, 1)
+        if x.type.ndim > 1:
+            x = lw.b.reshape(x, size(lw, x))
+        return lw.b.emit(prim, x)
+    return handler
+
+
 def _solve(lw, args, kwargs, node):
     a, rhs = _args(lw, "solve", args, kwargs, node, 2)
     return lw.b.solve(a, rhs)
@@ -458,8 +468,8 @@ def _eye(lw, args, kwargs, node):
 CALLS.update({
     np.linalg.det: _unary_array("det", "det"), np.linalg.inv: _unary_array("inv", "inv"),
     np.linalg.solve: _solve, np.trace: _unary_array("trace", "trace"),
-    np.cumsum: _unary_array("cumsum", "cumsum"), np.argmax: _unary_array("argmax", "argmax"),
-    np.argmin: _unary_array("argmin", "argmin"), np.reshape: _reshape, np.ravel: _ravel,
+    np.cumsum: _flat_unary("cumsum"), np.argmax: _flat_unary("argmax"),
+    np.argmin: _flat_unary("argmin"), np.reshape: _reshape, np.ravel: _ravel,
     np.concatenate: _concatenate, np.stack: _stack, np.hstack: _hstack, np.vstack: _vstack,
     np.expand_dims: _expand_dims, np.squeeze: _squeeze, np.eye: _eye, np.flip: _flip,
     np.flipud: lambda lw, a, k, n: _flip(lw, a, k, n, axis0=True),
@@ -482,6 +492,6 @@ _METHODS = {
     "var": _var, "std": lambda lw, a, k, n: _var(lw, a, k, n, std=True), "dot": _dot,
     "copy": _copy, "reshape": _reshape, "ravel": _ravel,
     "flatten": lambda lw, a, k, n: lw.b.copy(_ravel(lw, a, k, n)),  # a copy, never a view
-    "cumsum": _unary_array("cumsum", "cumsum"), "argmax": _unary_array("argmax", "argmax"),
-    "argmin": _unary_array("argmin", "argmin"), "trace": _unary_array("trace", "trace"),
+    "cumsum": _flat_unary("cumsum"), "argmax": _flat_unary("argmax"),
+    "argmin": _flat_unary("argmin"), "trace": _unary_array("trace", "trace"),
 }

@@ -54,6 +54,7 @@ class Unbound:
 
 
 _MISSING = Unbound("never assigned")
+NO_VALUE = object()  # what a helper's bare ``return`` returns (None, when all its returns are)
 
 
 class Stale(Unbound):
@@ -363,7 +364,8 @@ class Lowerer:
         self.env.update({RET: False, BRK: False, CONT: False})
         self.block(self.info.tree.body)
         ret = self.env[RET]
-        if ret is False and self.parent is not None:
+        if self.parent is not None and (ret is False or not isinstance(self.env.get(RETV),
+                                                                      (Value, TupleV))):
             return None  # an inlined procedure (e.g. one that writes into its arguments)
         if ret is False:
             raise SrcadTypeError(f"{self.info.name} does not return a value",
@@ -483,6 +485,10 @@ class Lowerer:
 
     def stmt_Return(self, node):
         value = self.expr(node.value) if node.value is not None else None
+        if value is None and self.parent is not None:  # a helper's bare return: None
+            self.env[RETV] = NO_VALUE
+            self.env[RET] = True
+            return
         if value is None or not isinstance(value, (Value, TupleV)):
             raise SrcadTypeError("srcad functions must return numbers", self.loc(node),
                                  "return a float or a tuple of floats")
@@ -579,13 +585,19 @@ class Lowerer:
                         vals = [self.zeros_in(r, bound[0]) if isinstance(v, Unbound) else v
                                 for (r, _), v in zip(branches, vals)]
                 if any(isinstance(v, Unbound) for v in vals):
-                    merged[name] = Unbound(f"'{name}' is assigned only in some branches of the "
-                                           f"if statement at line {self.loc(node).line}")
+                    stale = [v for v in vals if isinstance(v, Stale)]
+                    merged[name] = stale[0] if stale else Unbound(
+                        f"'{name}' is assigned only in some branches of the if statement at "
+                        f"line {self.loc(node).line}")
                     continue
             if not all(isinstance(v, (Value, TupleV)) for v in vals):
                 if all(v is vals[0] for v in vals):
                     merged[name] = vals[0]
                     continue
+                if name == RETV:
+                    raise SrcadTypeError(f"{self.info.name} returns a value on some paths and "
+                                         "None on others", self.loc(node),
+                                         "return a number on every path")
                 raise SrcadTypeError(f"'{name}' refers to different kinds of objects in the "
                                      "branches", self.loc(node))
             slots.append((name, vals))
@@ -878,7 +890,11 @@ class Lowerer:
                     end = end.fallback
                 if isinstance(end, bool):
                     end = Builder(region, self.b.loc).const(end)
-                if end is None or isinstance(end, Stale):
+                if isinstance(end, Stale):  # the next iteration would read it
+                    raise self.unsupported(f"'{n}' cannot be carried to the next iteration of "
+                                           f"this loop: {end.reason}", node,
+                                           end.hint.format(name=n))
+                if end is None:
                     raise SrcadNameError(f"'{n}' is not bound at the end of the loop body",
                                          self.loc(node))
                 flat = self._flatten(end, n, node)

@@ -132,6 +132,8 @@ def shape_root(v: Value, producer: dict[Value, Op], memo: dict[Value, Value]) ->
     root = v
     if op is not None and v.type.ndim:
         w = same_shape_input(op)
+        if op.prim == "expand_like" and op.inputs[1].type.ndim == v.type.ndim:
+            w = op.inputs[1]  # broadcast to like's shape
         if w is not None:
             root = shape_root(w, producer, memo)
         elif len(op.outputs) == 1 and op.prim in REGISTRY and _elementwise(op.prim):
@@ -143,11 +145,14 @@ def shape_root(v: Value, producer: dict[Value, Op], memo: dict[Value, Value]) ->
 
 
 def _drop_fits(fn: Function, producer: dict[Value, Op]) -> bool:
-    """``fits v, like`` (the shape check of ``x op= v``) goes where v provably has like's
-    shape."""
+    """``fits v, like`` (the shape check of ``x op= v``) and ``expand_like v, like`` (a
+    broadcast) go where v provably has like's shape (and, for a broadcast, its dtype)."""
     memo: dict[Value, Value] = {}
-    vmap = {op.outputs[0]: op.inputs[0] for op in fn.body.walk() if op.prim == "fits" and
-            shape_root(op.inputs[0], producer, memo) is shape_root(op.inputs[1], producer, memo)}
+    vmap = {op.outputs[0]: op.inputs[0] for op in fn.body.walk()
+            if (op.prim == "fits" or (op.prim == "expand_like" and
+                                      op.inputs[0].type == op.outputs[0].type))
+            and shape_root(op.inputs[0], producer, memo) is shape_root(op.inputs[1], producer,
+                                                                        memo)}
     if vmap:
         substitute(fn.body, vmap)
     return bool(vmap)

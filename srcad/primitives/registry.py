@@ -194,9 +194,14 @@ def fit(b: Builder, c: Value | None, like: Value, others=None) -> Value | None:
     return b.unbroadcast(c, like, lead=c.type.ndim - like.type.ndim)
 
 
-def widen(b: Builder, t: Value | None, out: Value) -> Value | None:
-    """Tangent ``t`` broadcast to the shape of output ``out`` (a scalar tangent of an array)."""
-    if t is None or t.type.ndim == out.type.ndim:
+def widen(b: Builder, t: Value | None, out: Value, xs: Sequence[Value] = ()) -> Value | None:
+    """Tangent ``t`` broadcast to the shape of output ``out``: a scalar tangent of an array,
+    or, when the op's inputs ``xs`` hold several arrays, a tangent that has the shape of one
+    of them (``ones((5, 2)) - m`` with m of shape (1, 2)); ``passes/shapes.py`` drops the
+    broadcast where the shapes provably agree."""
+    if t is None:
+        return t
+    if t.type.ndim == out.type.ndim and len({id(x) for x in xs if x.type.ndim}) <= 1:
         return t
     return b.expand_like(t, out)
 
@@ -213,7 +218,7 @@ def smooth(name: str, impl: Callable, partials: list[Callable], cpu, *, cost: in
     def jvp(b, xs, outs, ts, params):
         return [widen(b, add_tangents(b, [
             None if t is None else b.mul(partials[i](b, *xs, outs[0]), t)
-            for i, t in enumerate(ts)]), outs[0])]
+            for i, t in enumerate(ts)]), outs[0], xs)]
 
     def vjp(b, xs, outs, cts, params, active):
         ct = cts[0]

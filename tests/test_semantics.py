@@ -1,0 +1,84 @@
+"""Python and NumPy semantics that random programs found srcad getting wrong (issue 13), each
+checked against CPython for the value and finite differences for the derivatives."""
+import numpy as np
+import pytest
+
+import srcad
+from srcad.testing import check_grads
+
+
+def flat_cumsum(A):
+    return np.sum(np.sin(np.cumsum(A).reshape(A.shape[1], A.shape[0])))
+
+
+def flat_arg(A):
+    return np.sin(A[0, 1]) * np.argmax(A) + A.argmin() * A[1, 0]
+
+
+def _writes_then_returns(P, v):
+    for i in range(3):
+        if P[i] > v:
+            return
+        P[i] = v * P[i]
+
+
+def bare_return_helper(A, x):
+    _writes_then_returns(A, x)
+    return np.sum(A * A)
+
+
+A23 = np.array([[-0.9, 0.4, 0.3], [-1.1, -0.2, 0.7]])
+
+
+@pytest.mark.parametrize("fn, args", [
+    (flat_cumsum, (A23,)), (flat_arg, (A23,)),
+    (bare_return_helper, (np.array([0.1, 0.2, 0.9]), 0.5)),
+    (bare_return_helper, (np.array([0.1, 0.7, 0.9]), 0.5)),
+])
+def test_matches_python_and_finite_differences(fn, args):
+    """np.cumsum/argmax/argmin of a 2-D array work on the flattened array (NumPy's meaning;
+    cumsum's reverse mode crashed); a helper's bare ``return`` returns None."""
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    expected = fn(*copies)
+    for run in (srcad.differentiate(fn), lambda *a: srcad.interpret(fn, *a)):
+        assert run(*[a.copy() if isinstance(a, np.ndarray) else a for a in args]) == \
+            pytest.approx(expected, rel=1e-13)
+    for backend in ("interpret", "numba"):
+        check_grads(fn, args, backend=backend)
+
+
+def _maybe_rebinds(P, v):
+    if v > 0.0:
+        P = P * 2.0
+    P[0] = v
+
+
+def written_on_some_paths(A, x):
+    if x > 1.0:
+        _maybe_rebinds(A, x)
+    return np.sum(A)
+
+
+def test_stale_name_after_a_branch_says_why():
+    """A write through a name that is the caller's array on some paths only: using the
+    caller's array afterwards is refused with the reason, not 'assigned only in some
+    branches'."""
+    with pytest.raises(srcad.SrcadError, match=r"test_semantics\.py:\d+:\d+: 'A' cannot be "
+                       r"used here: it may be the same array as 'P'"):
+        srcad.differentiate(written_on_some_paths)(np.ones(3), 2.0)
+
+
+def _value_or_none(v):
+    if v > 0.0:
+        return 1.0
+    return
+
+
+def mixed_returns(x):
+    return _value_or_none(x) * x
+
+
+def test_helper_returning_a_value_and_none_is_located():
+    with pytest.raises(srcad.SrcadTypeError, match=r"test_semantics\.py:\d+:\d+: "
+                       r"_value_or_none returns a value on some paths and None on others"):
+        srcad.differentiate(mixed_returns)(0.5)
