@@ -1,0 +1,138 @@
+"""Reverse mode through in-place writes combined with branches, loops, masks and checkpointing
+(issue 13).  Each case is checked for its value (compiled and interpreted, against CPython, the
+caller's arrays untouched) and for its derivatives in both modes against central finite
+differences, compiled and interpreted (``check_grads`` also compares forward with reverse)."""
+import numpy as np
+import pytest
+
+import srcad
+from srcad.testing import check_grads
+
+
+def _copies(args):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+# -- cases --------------------------------------------------------------------------------------
+
+def branch_overwrite(x, a):
+    """a[1] is read in the taken branch and overwritten after the if; the other branch writes
+    into a too (the taped branch value shared its buffer with the array written after)."""
+    if x < 0.0:
+        a[2] = 2.0
+    else:
+        a[3] += 1.5
+        x = a[1] * x
+    a[1] -= 1.0
+    return np.sum(a ** 2) + x
+
+
+def branch_overwrite_nested(x, a, n):
+    """The same inside a loop, with the branch's write nested one level deeper."""
+    for i in range(n):
+        if x < 0.0:
+            a[2] = 2.0 * a[0]
+        else:
+            if x > 0.5:
+                a[3] *= 1.5
+            else:
+                a[0] += x
+            x = a[1] * x + a[0]
+        a[1] = np.sin(a[1])
+    return np.sum(a ** 2) + x
+
+
+def shape_read_after_write(X, a, x):
+    """A branch that leaves an array alone reads it (for its shape) in the adjoint sweep after
+    a later write overwrote it: it must read the restored buffer."""
+    for i in range(2):
+        if x > 0.0:
+            pass
+        else:
+            a[i] = np.sum(X, axis=0)[i]
+        X[:, i] = a
+    return np.mean(a)
+
+
+def shape_read_early_return(n, x, a):
+    for i in range(1, 1):
+        u = a[n]
+        if u > 0.0:
+            if u > 0.0:
+                return a[i]
+        else:
+            a[n] += x
+    return 0.85
+
+
+def shape_read_early_return_runs(n, x, a):
+    for i in range(1, 4):
+        u = a[n]
+        if u > 0.0:
+            if u > 0.5:
+                return a[i] * x
+        else:
+            a[n] += x
+    return np.sum(a * a)
+
+
+def shape_read_continue(X, a):
+    for i in range(4):
+        X[i] = np.sum(a)
+        if np.max(X) > 0.0:
+            continue
+        a += X
+    return np.sum(X)
+
+
+def shape_read_continue_exp(X, a):
+    for i in range(4):
+        X[i] = np.sum(a * a)
+        if np.max(X) > 3.0:
+            continue
+        a = a + np.exp(X)
+    return np.sum(X) + np.sum(np.sin(a))
+
+
+_X35 = np.array([[1.0, -0.7, -0.1, 0.6, -1.1], [-0.1, -0.1, -1.4, 1.2, 0.4],
+                 [-0.1, -1.2, 0.0, -1.3, -1.4]])
+_A5 = np.array([-1.136163, 1.036455, 0.213387, 1.242451, -1.120863])
+
+CASES = {
+    "branch_overwrite": (branch_overwrite, (0.025778, _A5)),
+    "branch_overwrite_other": (branch_overwrite, (-0.3, _A5)),
+    "branch_overwrite_nested": (branch_overwrite_nested, (0.3, _A5, 3)),
+    "branch_overwrite_nested_other": (branch_overwrite_nested, (0.7, _A5, 2)),
+    "shape_read_after_write": (shape_read_after_write, (_X35, _A5[:3], -0.9)),
+    "shape_read_after_write_other": (shape_read_after_write, (_X35, _A5[:3], 0.9)),
+    "shape_read_early_return": (shape_read_early_return, (2, 0.5, np.array([0.2, 0.1, 0.3, 0.4]))),
+    "shape_read_early_return_runs": (shape_read_early_return_runs,
+                                     (2, 0.5, np.array([0.2, 0.1, -0.3, 0.4]))),
+    "shape_read_continue": (shape_read_continue, (np.array([0.3, -1.2, 0.5, 0.1]),
+                                                  np.array([-0.4, 0.2, 0.7, -0.3]))),
+    "shape_read_continue_exp": (shape_read_continue_exp, (np.array([0.3, -1.2, 0.5, 0.1]),
+                                                          np.array([-0.4, 0.2, 0.7, -0.3]))),
+}
+
+
+def _check_value(f, args):
+    expected = f(*_copies(args))
+    given = _copies(args)
+    np.testing.assert_allclose(srcad.differentiate(f)(*given), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(srcad.interpret(f, *_copies(args)), expected, rtol=1e-12,
+                               atol=1e-12)
+    for a, b in zip(given, args):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_value_matches_python(name):
+    _check_value(*CASES[name])
+
+
+@pytest.mark.parametrize("backend", ["interpret", "numba"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradients_match_finite_differences(name, backend):
+    f, args = CASES[name]
+    check_grads(f, _copies(args), backend=backend)
