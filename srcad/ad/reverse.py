@@ -63,8 +63,9 @@ class Reverse:
         # adjoint sweep restores them (see adjoint_put) instead of taping them.
         self.clobbered, self.pinned, self.saved = _prepare_writes(self.fn.body)
         self.cur: dict[Value, Value] = {}  # primal version -> its restored value
-        # cotangents that are zero where a condition is False (from np.where): rules applied
-        # to them are masked too, so inf * 0 on the untaken side never becomes NaN
+        # cotangents that are zero where a condition is False (from np.where): the rules of
+        # pointwise primitives applied to them are masked too, so inf * 0 on the untaken side
+        # never becomes NaN (an op that mixes positions ends the mask: see adjoint_prim)
         self.masks: dict[Value, Value] = {}
         self.varied = varied_values(self.fn, [self.fn.params[i] for i in wrt])
         # rows (and sub-arrays) read with integer indices: x[i] = getitem(x, i)
@@ -207,7 +208,10 @@ class Reverse:
         conds = [None] * len(in_cts)
         if op.prim == "select":  # the untaken side gets exact zeros, even from inf * 0
             conds = [None, xs[0], b.not_(xs[0])]
-        elif len(cts) == 1 and cts[0] in self.masks:
+        elif len(cts) == 1 and cts[0] in self.masks and REGISTRY[op.prim].pointwise:
+            # an input cotangent at a position depends only on the output cotangent at the
+            # positions broadcast from it; where the mask (of the same shape, else _rt.mask
+            # leaves it alone) is False, those are all zero
             conds = [self.masks[cts[0]]] * len(in_cts)
         for x, c, a, m in zip(op.inputs, in_cts, active, conds):
             if a and c is not None:

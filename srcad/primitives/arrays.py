@@ -218,7 +218,7 @@ _linear("flip", 1, lambda x: np.flip(x, 0), lambda ts, p: [ts[0]], "{0}[::-1]",
 _linear("copy", 1, lambda x: np.array(x, copy=True), lambda ts, p: [ts[0]], "{0}.copy()",
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.copy(ts[0])],
         vjp=lambda b, xs, outs, cts, p, act: [cts[0]], extra={"test_shape": [(3,)]},
-        domain=[(-2, 2)])
+        domain=[(-2, 2)], pointwise=True)
 
 
 # ----------------------------------------------------------------------------- linear algebra
@@ -491,7 +491,7 @@ register(Primitive(
     "mask", 2, _mask_impl, lambda ts, p: [ts[0]], "none",
     lambda b, xs, outs, ts, p: [None if ts[0] is None else b.mask(ts[0], xs[1])],
     lambda b, xs, outs, cts, p, act: [None if cts[0] is None else b.mask(cts[0], xs[1]), None],
-    "({0} if {1} else 0.0)", arr="_rt.mask({0}, {1})", differentiable=False,
+    "({0} if {1} else 0.0)", arr="_rt.mask({0}, {1})", differentiable=False, pointwise=True,
     doc="v where c else 0 (when c has v's shape): keeps NaN/inf of an untaken np.where side "
         "out of reverse-mode cotangents"))
 
