@@ -94,6 +94,35 @@ def shape_read_continue_exp(X, a):
     return np.sum(X) + np.sum(np.sin(a))
 
 
+def branch_write_then_update(x, n):
+    """An if in a loop that writes an element and then updates the whole array (the adjoint
+    of the untaken branch copied an adjoint that was never assigned)."""
+    for i in range(n):
+        if x[0] > 0.0:
+            x[2] *= 0.8
+            x += x
+    return np.sum(x)
+
+
+def branch_write_then_slice_update(x, n):
+    """The same with the whole-array update written as an in-place write."""
+    for i in range(n):
+        if x[0] > 0.0:
+            x[2] *= 0.8
+            x[:] = x + x
+    return np.sum(x * x)
+
+
+def branch_write_then_update_else(x, n):
+    for i in range(n):
+        if x[i % 2] > 0.0:
+            x[2] *= 0.8
+            x[:] = x * x[1]
+        else:
+            x[1] = np.sin(x[3])
+    return np.sum(x * x)
+
+
 _X35 = np.array([[1.0, -0.7, -0.1, 0.6, -1.1], [-0.1, -0.1, -1.4, 1.2, 0.4],
                  [-0.1, -1.2, 0.0, -1.3, -1.4]])
 _A5 = np.array([-1.136163, 1.036455, 0.213387, 1.242451, -1.120863])
@@ -103,6 +132,13 @@ CASES = {
     "branch_overwrite_other": (branch_overwrite, (-0.3, _A5)),
     "branch_overwrite_nested": (branch_overwrite_nested, (0.3, _A5, 3)),
     "branch_overwrite_nested_other": (branch_overwrite_nested, (0.7, _A5, 2)),
+    "branch_write_then_update": (branch_write_then_update, (np.array([0.26, -1.49, 0.38, 0.77]), 2)),
+    "branch_write_then_update_untaken": (branch_write_then_update,
+                                         (np.array([-0.26, -1.49, 0.38, 0.77]), 2)),
+    "branch_write_then_slice_update": (branch_write_then_slice_update,
+                                       (np.array([0.26, -1.49, 0.38, 0.77]), 2)),
+    "branch_write_then_update_else": (branch_write_then_update_else,
+                                      (np.array([0.26, -0.49, 0.38, 0.77]), 3)),
     "shape_read_after_write": (shape_read_after_write, (_X35, _A5[:3], -0.9)),
     "shape_read_after_write_other": (shape_read_after_write, (_X35, _A5[:3], 0.9)),
     "shape_read_early_return": (shape_read_early_return, (2, 0.5, np.array([0.2, 0.1, 0.3, 0.4]))),
