@@ -374,22 +374,28 @@ class Reverse:
             self.accumulate(b, adj, init[j], o)
 
     def adjoint_for_recompute(self, op: Op, b: Builder, adj: dict) -> None:
-        """A loop whose primal run kept no tape: re-run it with taping, then reverse it."""
-        if any(x in self.clobbered for x in op.inputs):
-            raise NotDifferentiableError(
-                "checkpointing a loop that writes arrays in place is not supported yet",
-                op.loc, "remove srcad.checkpoint / checkpoint= for this loop")
+        """A loop whose primal run kept no tape: re-run it with taping, then reverse it.
+
+        In-place writes: the re-run starts from the segment's starting carries, which the
+        outer loop tapes (a buffer the segment writes is copied before the write by
+        passes/inplace.py: the snapshot of each checkpoint); the re-run's writes are undone
+        like any loop's, with the clone's own saved values."""
         vmap: dict[Value, Value] = {}
         rerun = clone_op(op, vmap)
         rerun.params = {k: v for k, v in op.params.items() if k != "recompute"}
         for o, n in zip(op.outputs, rerun.outputs):
             if o in adj:
                 adj[n] = adj.pop(o)
-            if o in self.varied:
-                self.varied.add(n)
         for old, new in vmap.items():
-            if old in self.varied:
-                self.varied.add(new)
+            for facts in (self.varied, self.clobbered, self.pinned):
+                if old in facts:
+                    facts.add(new)
+            if old in self.rows:
+                x, idx = self.rows[old]
+                self.rows[new] = (vmap.get(x, x), [vmap.get(i, i) for i in idx])
+        for old_op, new_op in zip(_walk_op(op), _walk_op(rerun)):
+            if id(old_op) in self.saved:
+                self.saved[id(new_op)] = vmap[self.saved[id(old_op)]]
         self.adjoint_loop(rerun, b, adj, emit_primal=rerun)
 
     # -- taping ----------------------------------------------------------------------------
@@ -510,6 +516,13 @@ class Reverse:
                 for stack, n in counts.items()]
 
 
+def _walk_op(op: Op):
+    """op and every op nested in its regions, in program order."""
+    yield op
+    for r in op.regions:
+        yield from r.walk()
+
+
 def _reduces(op: Op) -> bool:
     """A sum of an array: recomputing it reads its whole operand again (an (n, d) array for an
     (n,) result), while its result is smaller than the operand, so it is taped instead."""
@@ -613,7 +626,8 @@ def _prepare_writes(body: Region):
                 spec = op.params["spec"]
                 v = (b.getitem(old, *idx, name="saved") if all(c == "i" for c in spec) else
                      b.take(old, *idx, spec=spec, name="saved"))
-                if v.type.ndim:  # a view into the buffer about to be written
+                if v.type.ndim:  # a view into the buffer about to be written: its copy is
+                    pinned.add(v)  # what _plan tapes, never the view
                     v = b.copy(v, name="saved")
                 saved[id(op)] = v
             out.ops.append(op)

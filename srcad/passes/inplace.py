@@ -12,8 +12,8 @@ x1 afterwards.  This pass inserts ``copy`` ops where that is not so:
 * x1 was pushed onto a tape (the tape keeps a reference).
 
 "x1" includes every value that may be x1's very buffer on some path (``versions``): the yields
-an ``if`` result merges, a loop result's initial value and last yield, a loop carry's initial
-value and (for the tape check) the previous iteration's yield.  A branch that pushes the array
+an ``if`` result merges, a loop result's initial value and last yield, and (for the tape check)
+a loop carry's yield of the previous iteration.  A branch that pushes the array
 it yields, or a branch that yields an older array unchanged, shares that buffer with the
 ``if``'s result, and a write into the result must not change what the tape or the older name
 holds.
@@ -82,8 +82,9 @@ class _Inplace:
 
     def merged(self, v: Value, carried: bool) -> list[Value]:
         """The values v is, on some path: an ``if`` result's yields, a loop result's initial
-        value and last yield, a loop carry's initial value and, when ``carried``, the yield of
-        the iteration before."""
+        value and last yield, and for a loop carry, when ``carried``, the yield of the
+        iteration before.  (A carry's initial value is the loop's business: a loop whose body
+        writes its carry in place destroys the initial value, see ``destroys``.)"""
         op = self.producer.get(v)
         if op is not None:
             if op.prim == "if":
@@ -103,8 +104,7 @@ class _Inplace:
         k = r.params.index(v) - (1 if lop.prim == "for" else 0)
         if k < 0:
             return []
-        init = lop.inputs[3 + k] if lop.prim == "for" else lop.inputs[k]
-        return [init, lop.regions[-1].yields[k]] if carried else [init]
+        return [lop.regions[-1].yields[k]] if carried else []
 
     def versions(self, v: Value, carried: bool = False) -> set[Value]:
         """v and every value that may be v's buffer holding v's contents, with their views."""
