@@ -42,6 +42,21 @@ def branch_overwrite_nested(x, a, n):
     return np.sum(a ** 2) + x
 
 
+def branch_yields_older_array(x, a, n):
+    """One branch yields an array made before the if (whose exp adjoint reads it), the other a
+    new one; the write after the if goes into the older array on the first path."""
+    s = 0.0
+    for i in range(n):
+        b = np.exp(a * x)
+        if b[0] > 1.0:
+            c = b
+        else:
+            c = a * 2.0
+        c[i % 3] = x * c[0]
+        s = s + np.sum(c * c)
+    return s
+
+
 def shape_read_after_write(X, a, x):
     """A branch that leaves an array alone reads it (for its shape) in the adjoint sweep after
     a later write overwrote it: it must read the restored buffer."""
@@ -172,6 +187,7 @@ CASES = {
     "branch_overwrite_other": (branch_overwrite, (-0.3, _A5)),
     "branch_overwrite_nested": (branch_overwrite_nested, (0.3, _A5, 3)),
     "branch_overwrite_nested_other": (branch_overwrite_nested, (0.7, _A5, 2)),
+    "branch_yields_older_array": (branch_yields_older_array, (0.3, np.array([0.1, -0.2, 0.3]), 4)),
     "branch_write_then_update": (branch_write_then_update,
                                  (np.array([0.26, -1.49, 0.38, 0.77]), 2)),
     "branch_write_then_update_untaken": (branch_write_then_update,
