@@ -167,8 +167,10 @@ class Differentiable:
 
         def call(*a):
             outs = run(built.ir, *a)
-            return _structure(built.out_struct, [o.item() if np.ndim(o) == 0 else o
-                                                 for o in outs])
+            # a 0-d result is a NumPy scalar, or the Python number passed in when the IR
+            # returns a parameter or a constant
+            return _structure(built.out_struct, [np.asarray(o).item() if np.ndim(o) == 0
+                                                 else o for o in outs])
         return call
 
     def _build(self, spec: Spec, types) -> Callable:
