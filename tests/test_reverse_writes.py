@@ -57,6 +57,47 @@ def branch_yields_older_array(x, a, n):
     return s
 
 
+def _write_helper(v, c):
+    v[0] += c * v[1]
+    v[1:] *= 0.9
+    return v[2]
+
+
+def helper_loop(a, x, n):
+    """A helper that writes into its argument, called in a loop with an early return (the
+    adjoint needed the helper's parameter after the write: an internal error)."""
+    s = 0.0
+    for i in range(n):
+        s += _write_helper(a, x)
+        if s > 1.0:
+            return s * np.sum(a)
+    return s + np.sum(a ** 2)
+
+
+def nested_same(a, x, n):
+    for i in range(n):
+        for j in range(3):
+            if a[j] > x:
+                a[j] = np.sin(a[j]) * x
+                if j == 1:
+                    break
+            else:
+                a[(j + 1) % 3] += a[j] * a[j]
+        a[i % 3] *= 1.1
+    return np.sum(a * a)
+
+
+def while_write(a, x):
+    k = 0
+    while k < 5 and a[0] < 3.0:
+        k += 1
+        a[k % 3] = a[(k + 1) % 3] * x + np.cos(a[k % 3])
+        if a[1] > 2.0:
+            continue
+        a[0] += 0.3 * x
+    return np.sum(np.exp(a))
+
+
 def shape_read_after_write(X, a, x):
     """A branch that leaves an array alone reads it (for its shape) in the adjoint sweep after
     a later write overwrote it: it must read the restored buffer."""
@@ -188,6 +229,12 @@ CASES = {
     "branch_overwrite_nested": (branch_overwrite_nested, (0.3, _A5, 3)),
     "branch_overwrite_nested_other": (branch_overwrite_nested, (0.7, _A5, 2)),
     "branch_yields_older_array": (branch_yields_older_array, (0.3, np.array([0.1, -0.2, 0.3]), 4)),
+    "helper_loop": (helper_loop, (np.array([0.3, -0.2, 0.5]), 0.7, 4)),
+    "helper_loop_returns": (helper_loop, (np.array([0.3, 0.2, 0.5]), 0.7, 4)),
+    "nested_same": (nested_same, (np.array([0.3, -0.2, 0.5]), 0.1, 3)),
+    "nested_same_other": (nested_same, (np.array([0.3, -0.2, 0.5]), -0.4, 2)),
+    "while_write": (while_write, (np.array([0.3, -0.2, 0.5]), 0.7)),
+    "while_write_continue": (while_write, (np.array([0.3, 1.9, 0.5]), 1.2)),
     "branch_write_then_update": (branch_write_then_update,
                                  (np.array([0.26, -1.49, 0.38, 0.77]), 2)),
     "branch_write_then_update_untaken": (branch_write_then_update,
