@@ -306,3 +306,11 @@ def test_checkpointing_loops_that_write_in_place():
         assert srcad.tape_size(_inplace_steps, a, n, checkpoint=every) < \
             srcad.tape_size(_inplace_steps, a, n)
     check_grads(srcad.differentiate(_inplace_steps, checkpoint=True), (a.copy(), 9))
+
+
+@pytest.mark.parametrize("name", ["branch_overwrite_nested", "shape_read_continue_exp",
+                                  "ckpt_branch_rows", "helper_loop", "while_write"])
+def test_second_order(name):
+    """Forward over reverse (Hessian-vector products) through the restored writes."""
+    f, args = CASES[name]
+    check_grads(f, _copies(args), order=2, backend="interpret")
