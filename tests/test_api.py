@@ -748,3 +748,19 @@ def test_hessian_of_array_arguments_is_full():
     np.testing.assert_allclose(H[1][0], hxy.T, rtol=1e-12)
     np.testing.assert_allclose(H[1][1], hyy, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(srcad.hessian(_jac_h)(x, y), 2 * y[0] * np.eye(3), rtol=1e-12)
+
+
+def _identity(y):
+    return y
+
+
+def _constant(y):
+    return 1.0
+
+
+def test_interpreted_transforms_return_a_parameter_or_a_constant():
+    """The interpreter hands back the Python float it was given (or a constant): the 0-d
+    results are converted like NumPy scalars (an AttributeError on .item() before)."""
+    assert srcad.vjp(_identity, 0.3, backend="interpret")[1](1.0) == (1.0,)
+    assert srcad.jvp(_identity, (0.3,), (2.0,), backend="interpret") == (0.3, 2.0)
+    assert srcad.vjp(_constant, 0.3, backend="interpret")[0] == 1.0

@@ -63,8 +63,9 @@ class Reverse:
         # adjoint sweep restores them (see adjoint_put) instead of taping them.
         self.clobbered, self.pinned, self.saved = _prepare_writes(self.fn.body)
         self.cur: dict[Value, Value] = {}  # primal version -> its restored value
-        # cotangents that are zero where a condition is False (from np.where): rules applied
-        # to them are masked too, so inf * 0 on the untaken side never becomes NaN
+        # cotangents that are zero where a condition is False (from np.where): the rules of
+        # pointwise primitives applied to them are masked too, so inf * 0 on the untaken side
+        # never becomes NaN (an op that mixes positions ends the mask: see adjoint_prim)
         self.masks: dict[Value, Value] = {}
         self.varied = varied_values(self.fn, [self.fn.params[i] for i in wrt])
         # rows (and sub-arrays) read with integer indices: x[i] = getitem(x, i)
@@ -98,7 +99,7 @@ class Reverse:
             p = fn.params[i]
             g = adj.get(p)
             if g is None:
-                g = zero(b, p)
+                g = zero(b, self.now(p))
             grads.append(g)
         _apply_insertions(fn.body, self.insert_before)
         body = Region(fn.params + ct_params, fn.body.ops + adj_region.ops,
@@ -138,7 +139,7 @@ class Reverse:
             return
         prev = adj.get(v)
         if prev is None:
-            base = b.zeros_like(v, name=_bar_name(v))
+            base = b.zeros_like(self.now(v), name=_bar_name(v))
         elif prev in self.owned:
             base = prev
         else:
@@ -156,6 +157,12 @@ class Reverse:
         cts = [adj.pop(o, None) for o in outputs]
         self.owned.difference_update(c for c in cts if c is not None)
         return cts
+
+    def now(self, v: Value) -> Value:
+        """Primal value ``v`` as the adjoint sweep reads it here: its restored version when a
+        later in-place write overwrote its buffer (see adjoint_put), else ``v`` itself.  Every
+        primal read of the adjoint sweep goes through this, shape reads (zeros_like) too."""
+        return self.cur.get(v, v)
 
     def own(self, b: Builder, v: Value) -> Value:
         """An unaliased version of array adjoint ``v`` (copied unless already owned)."""
@@ -195,13 +202,16 @@ class Reverse:
         active = [x in self.varied for x in op.inputs]
         if not any(active):
             return
-        xs = [self.cur.get(x, x) for x in op.inputs]
-        outs = [self.cur.get(o, o) for o in op.outputs]
+        xs = [self.now(x) for x in op.inputs]
+        outs = [self.now(o) for o in op.outputs]
         in_cts = REGISTRY[op.prim].vjp(b, xs, outs, cts, op.params, active)
         conds = [None] * len(in_cts)
         if op.prim == "select":  # the untaken side gets exact zeros, even from inf * 0
             conds = [None, xs[0], b.not_(xs[0])]
-        elif len(cts) == 1 and cts[0] in self.masks:
+        elif len(cts) == 1 and cts[0] in self.masks and REGISTRY[op.prim].pointwise:
+            # an input cotangent at a position depends only on the output cotangent at the
+            # positions broadcast from it; where the mask (of the same shape, else _rt.mask
+            # leaves it alone) is False, those are all zero
             conds = [self.masks[cts[0]]] * len(in_cts)
         for x, c, a, m in zip(op.inputs, in_cts, active, conds):
             if a and c is not None:
@@ -217,8 +227,8 @@ class Reverse:
         again for the adjoints of earlier ops."""
         ct_owned = adj.get(op.outputs[0]) in self.owned
         cts = self.take(adj, op.outputs)
-        new = self.cur.get(op.outputs[0], op.outputs[0])
-        xs = [self.cur.get(x, x) for x in op.inputs]
+        new = self.now(op.outputs[0])
+        xs = [self.now(x) for x in op.inputs]
         active = [x in self.varied for x in op.inputs]
         if cts[0] is not None and any(active):
             in_cts = REGISTRY["put"].vjp(b, xs, [new], cts, op.params, active)
@@ -251,19 +261,19 @@ class Reverse:
                 if ct is not None:
                     self.accumulate(ab, local, y, ct)
             self.adjoint_ops(r.ops, ab, local)
-            restored = [self.cur.get(v, cur0.get(v, v)) for v in written]
-            branches.append((r, ar, local, restored))
+            restored = [self.now(v) for v in written]
+            branches.append((r, ar, local, restored, self.cur))
         self.cur = cur0
-        outer = list(dict.fromkeys(v for _, _, local, _ in branches for v in local))
+        outer = list(dict.fromkeys(v for _, _, local, _, _ in branches for v in local))
         if not outer and not written:
             return
-        for r, ar, local, restored in branches:
+        for r, ar, local, restored, bcur in branches:
             ab = Builder(ar, op.loc)
-            ar.yields = [local.get(v) or zero(ab, v) for v in outer] + restored
+            ar.yields = [local.get(v) or zero(ab, bcur.get(v, v)) for v in outer] + restored
             self._plan(r, ar, {})
         outs = [Value(v.type, _bar_name(v)) for v in outer]
         bufs = [Value(v.type, v.name) for v in written]
-        b.append(Op("if", [op.inputs[0]], outs + bufs, {}, [ar for _, ar, _, _ in branches],
+        b.append(Op("if", [op.inputs[0]], outs + bufs, {}, [ar for _, ar, _, _, _ in branches],
                     op.loc))
         for v, o in zip(outer, outs):
             self.accumulate(b, adj, v, o)
@@ -337,7 +347,7 @@ class Reverse:
         if emit_primal is not None:
             b.append(emit_primal)
         last = b.sub(trip, b.const(1))
-        cinit = [self.own(b, cts[j]) if cts[j] is not None else zero(b, init[j])
+        cinit = [self.own(b, cts[j]) if cts[j] is not None else zero(b, self.now(op.outputs[j]))
                  for j in slots]
         # Outer adjoints are threaded through the loop (not summed afterwards), so the order of
         # additions, and so the result, is the same however the loop is segmented.
@@ -345,9 +355,10 @@ class Reverse:
         for v in outer:
             a = adj.pop(v, None)
             ainit.append(b.const(0.0, v.type) if a is None and v.type.ndim == 0 else
-                         b.zeros_like(v, name=_bar_name(v)) if a is None else self.own(b, a))
+                         b.zeros_like(self.now(v), name=_bar_name(v)) if a is None else
+                         self.own(b, a))
         self.owned.update(a for a in ainit if a.type.ndim)
-        binit = [self.cur.get(op.outputs[j], op.outputs[j]) for j in bufs]
+        binit = [self.now(op.outputs[j]) for j in bufs]
         bouts = [Value(carries[j].type, init[j].name) for j in bufs]
         outs = [Value(carries[j].type, _bar_name(init[j]) if init[j].name else None)
                 for j in slots] + [Value(v.type, _bar_name(v)) for v in outer]
@@ -363,22 +374,28 @@ class Reverse:
             self.accumulate(b, adj, init[j], o)
 
     def adjoint_for_recompute(self, op: Op, b: Builder, adj: dict) -> None:
-        """A loop whose primal run kept no tape: re-run it with taping, then reverse it."""
-        if any(x in self.clobbered for x in op.inputs):
-            raise NotDifferentiableError(
-                "checkpointing a loop that writes arrays in place is not supported yet",
-                op.loc, "remove srcad.checkpoint / checkpoint= for this loop")
+        """A loop whose primal run kept no tape: re-run it with taping, then reverse it.
+
+        In-place writes: the re-run starts from the segment's starting carries, which the
+        outer loop tapes (a buffer the segment writes is copied before the write by
+        passes/inplace.py: the snapshot of each checkpoint); the re-run's writes are undone
+        like any loop's, with the clone's own saved values."""
         vmap: dict[Value, Value] = {}
         rerun = clone_op(op, vmap)
         rerun.params = {k: v for k, v in op.params.items() if k != "recompute"}
         for o, n in zip(op.outputs, rerun.outputs):
             if o in adj:
                 adj[n] = adj.pop(o)
-            if o in self.varied:
-                self.varied.add(n)
         for old, new in vmap.items():
-            if old in self.varied:
-                self.varied.add(new)
+            for facts in (self.varied, self.clobbered, self.pinned):
+                if old in facts:
+                    facts.add(new)
+            if old in self.rows:
+                x, idx = self.rows[old]
+                self.rows[new] = (vmap.get(x, x), [vmap.get(i, i) for i in idx])
+        for old_op, new_op in zip(_walk_op(op), _walk_op(rerun)):
+            if id(old_op) in self.saved:
+                self.saved[id(new_op)] = vmap[self.saved[id(old_op)]]
         self.adjoint_loop(rerun, b, adj, emit_primal=rerun)
 
     # -- taping ----------------------------------------------------------------------------
@@ -405,10 +422,6 @@ class Reverse:
                 pb.loc = None
                 vmap[v] = pb.add(start, pb.mul(k, step), name=v.name)
                 return vmap[v]
-            if v in self.clobbered:
-                raise NotDifferentiableError(
-                    f"internal: reverse mode needs '{v.name}' after it was overwritten in "
-                    "place", r.ops[0].loc if r.ops else None, "please report this")
             op = producer.get(v)
             if op is not None and op.prim == "const":
                 c = pb.const(v.const, v.type)
@@ -420,8 +433,11 @@ class Reverse:
                 # the operands are there anyway (the product's own adjoint reads them), so a
                 # deep product costs no more tape than before
                 return shallow_product(v, op)
+            # pinned: reads a buffer written later.  A clobbered value itself (one the
+            # adjoint reads raw, not restored through self.cur) is taped: push records its
+            # value, and passes/inplace.py copies the buffer before any later write into it.
             if (op is None or op.prim in _CONTROL or REGISTRY[op.prim].cost > 1 or
-                    _reduces(op) or pinned):  # pinned: reads a buffer written later
+                    _reduces(op) or pinned or v in self.clobbered):
                 new = Value(v.type, v.name)
                 vmap[v] = new
                 taped.append(v)
@@ -500,6 +516,13 @@ class Reverse:
                 for stack, n in counts.items()]
 
 
+def _walk_op(op: Op):
+    """op and every op nested in its regions, in program order."""
+    yield op
+    for r in op.regions:
+        yield from r.walk()
+
+
 def _reduces(op: Op) -> bool:
     """A sum of an array: recomputing it reads its whole operand again (an (n, d) array for an
     (n,) result), while its result is smaller than the operand, so it is taped instead."""
@@ -568,6 +591,13 @@ def _prepare_writes(body: Region):
     while changed:
         changed = False
         for op in body.walk():
+            if op.prim == "if":  # a branch's own array that the if yields is its result's buffer
+                for r in op.regions:
+                    mine = r.defined()
+                    for y, o in zip(r.yields, op.outputs):
+                        if o in clobbered and y in mine and y not in clobbered:
+                            clobbered.add(y)
+                            changed = True
             if op.prim not in ("for", "while"):
                 continue
             is_for = op.prim == "for"
@@ -596,7 +626,8 @@ def _prepare_writes(body: Region):
                 spec = op.params["spec"]
                 v = (b.getitem(old, *idx, name="saved") if all(c == "i" for c in spec) else
                      b.take(old, *idx, spec=spec, name="saved"))
-                if v.type.ndim:  # a view into the buffer about to be written
+                if v.type.ndim:  # a view into the buffer about to be written: its copy is
+                    pinned.add(v)  # what _plan tapes, never the view
                     v = b.copy(v, name="saved")
                 saved[id(op)] = v
             out.ops.append(op)

@@ -871,8 +871,11 @@ class Lowerer:
                 cond_region.ops = cr.ops
                 cond_region.yields = [cenv[".cond"]]
 
+            start: dict[str, object] = {}
+
             def lower_body():
                 bind(self.env, carry_params)
+                start.update(self.env)
                 # The loop condition tested the flags: inside the body none is set.
                 self.env.update({CONT: False, BRK: False, RET: False})
                 if setup is not None:
@@ -905,13 +908,15 @@ class Lowerer:
             # names that share a carry but part in the body: (name, name, copy to suggest)
             parted = [(n, m, f"{n} = {m}.copy()") for n, m in aliases.items()
                       if env_end.get(n) is not env_end.get(m)]
-            if wrote:
-                # an argument's own array parts from the name that wrote into it: what the
-                # caller's array holds at the end is not tracked (only the primal call needs it)
-                lost = {n: m for n, m, _ in parted if n.startswith(ARG)}
-                parted = [p for p in parted if p[0] not in lost]
-            else:
-                lost = {}
+            # An argument's own array parts from the name bound to it.  If the body never
+            # writes into it, it stays what it was before the loop; if it does, what the
+            # caller's array holds at the end is not tracked (only the primal call needs it).
+            lost = {n: m for n, m, _ in parted if n.startswith(ARG) and wrote and
+                    env_end.get(n) is not start.get(n)}
+            kept = {n for n, _, _ in parted if n.startswith(ARG) and n not in lost}
+            parted = [p for p in parted if not p[0].startswith(ARG)]
+            for n in kept:
+                del aliases[n]
             parted += [(leaf_names[i][0], leaf_names[uniq[j]][0], "y = x.copy()")
                        for i, j in enumerate(slot) if ends[i] is not yields[j]]
             if parted and not wrote:

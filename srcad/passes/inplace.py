@@ -11,6 +11,13 @@ x1 afterwards.  This pass inserts ``copy`` ops where that is not so:
   its operand when no summing is needed), or an array popped from a tape;
 * x1 was pushed onto a tape (the tape keeps a reference).
 
+"x1" includes every value that may be x1's very buffer on some path (``versions``): the yields
+an ``if`` result merges, a loop result's initial value and last yield, and (for the tape check)
+a loop carry's yield of the previous iteration.  A branch that pushes the array
+it yields, or a branch that yields an older array unchanged, shares that buffer with the
+``if``'s result, and a write into the result must not change what the tape or the older name
+holds.
+
 A loop whose body writes its carry in place destroys the carry's initial value, and an ``if``
 whose branch writes an outer array destroys it: the same rules apply to those ops' inputs.
 Reverse-mode adjoint buffers (``index_add``/``slice_add``/``put_add``) are owned by construction
@@ -74,6 +81,42 @@ class _Inplace:
                     todo.append(w)
         return out
 
+    def merged(self, v: Value, carried: bool) -> list[Value]:
+        """The values v is, on some path: an ``if`` result's yields, a loop result's initial
+        value and last yield, and for a loop carry, when ``carried``, the yield of the
+        iteration before.  (A carry's initial value is the loop's business: a loop whose body
+        writes its carry in place destroys the initial value, see ``destroys``.)"""
+        op = self.producer.get(v)
+        if op is not None:
+            if op.prim == "if":
+                k = op.outputs.index(v)
+                return [r.yields[k] for r in op.regions]
+            if op.prim in ("for", "while"):
+                k = op.outputs.index(v)
+                init = op.inputs[3 + k] if op.prim == "for" else op.inputs[k]
+                return [init, op.regions[-1].yields[k]]
+            return []
+        r = self.home.get(v)
+        if r is None or id(r) not in self.parent:
+            return []
+        _, lop = self.parent[id(r)]
+        if lop.prim not in ("for", "while"):
+            return []
+        k = r.params.index(v) - (1 if lop.prim == "for" else 0)
+        if k < 0:
+            return []
+        return [lop.regions[-1].yields[k]] if carried else []
+
+    def versions(self, v: Value, carried: bool = False) -> set[Value]:
+        """v and every value that may be v's buffer holding v's contents, with their views."""
+        out, todo = {v}, [v]
+        while todo:
+            for w in self.merged(todo.pop(), carried):
+                if w not in out:
+                    out.add(w)
+                    todo.append(w)
+        return set().union(*(self.aliases(w) for w in out))
+
     def loop_param(self, v: Value) -> bool:
         r = self.home.get(v)
         return (v not in self.producer and r is not None and id(r) in self.parent and
@@ -128,8 +171,9 @@ class _Inplace:
         return any(y in vals for y in yields)
 
     def live_after(self, v: Value, r: Region, k: int) -> bool:
-        """Is v (or a view of it) read after op k of region r, on any path that ran op k?"""
-        vals = self.aliases(v)
+        """Is v (or a view of it, or a value that may be its buffer) read after op k of region
+        r, on any path that ran op k?"""
+        vals = self.versions(v)
         while True:
             if self._uses(r.ops[k + 1:], r.yields, vals):
                 return True
@@ -154,8 +198,8 @@ class _Inplace:
                 if self.needs_copy(v, r, k):
                     k += self.copy_before(r, k, op, v)
                     op = r.ops[k]
-                elif self.home.get(v) is not r or v in r.params:
-                    destroyed.add(v)  # (a value made in r and destroyed here stays here)
+                elif v in r.params or self.home.get(v) is not r:  # not one of r's own values
+                    destroyed.add(v)
             k += 1
         return destroyed
 
@@ -181,7 +225,16 @@ class _Inplace:
     def needs_copy(self, v: Value, r: Region, k: int) -> bool:
         # a loop's carry is owned inside its body: the loop copies its initial value if needed
         owned = self.loop_param(v) or self.owned(v)
-        return not owned or bool(self.aliases(v) & self.pushed) or self.live_after(v, r, k)
+        return (not owned or bool(self.versions(v, carried=True) & self.pushed) or
+                self.live_after(v, r, k) or self.read_by_loop(v, r.ops[k]))
+
+    def read_by_loop(self, v: Value, op: Op) -> bool:
+        """Does loop op, which writes its carry v in place, also read v (or a value that may be
+        its buffer) directly in its body, where a later iteration would see the writes?"""
+        if op.prim not in ("for", "while"):
+            return False
+        vals = self.versions(v)
+        return any(self._uses(reg.ops, reg.yields, vals) for reg in op.regions)
 
     def copy_before(self, r: Region, k: int, op: Op, v: Value) -> int:
         """Write into a copy of v: insert ``c = copy(v)`` before op k; returns 1."""

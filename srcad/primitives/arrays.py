@@ -78,6 +78,7 @@ _linear("fits", 2, _fits_impl, lambda ts, p: [ts[0]],
         vjp=lambda b, xs, outs, cts, p, act: [b.fits(cts[0], xs[1], **p), None],
         domain=[(-2, 2), (-2, 2)], extra={"test_shape": [(2, 3), (2, 3)],
                                           "test_params": {"loc": ("<test>", 1, 0)}},
+        pointwise=True,
         doc="v itself, after checking that it has like's shape: the result of x op= v, which "
             "NumPy computes into x's own memory (ValueError when v broadcasts beyond x)")
 
@@ -242,7 +243,7 @@ _linear("flip", 1, lambda x: np.flip(x, 0), lambda ts, p: [ts[0]], "{0}[::-1]",
 _linear("copy", 1, lambda x: np.array(x, copy=True), lambda ts, p: [ts[0]], "{0}.copy()",
         jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.copy(ts[0])],
         vjp=lambda b, xs, outs, cts, p, act: [cts[0]], extra={"test_shape": [(3,)]},
-        domain=[(-2, 2)])
+        domain=[(-2, 2)], pointwise=True)
 
 
 # ----------------------------------------------------------------------------- linear algebra
@@ -515,7 +516,7 @@ register(Primitive(
     "mask", 2, _mask_impl, lambda ts, p: [ts[0]], "none",
     lambda b, xs, outs, ts, p: [None if ts[0] is None else b.mask(ts[0], xs[1])],
     lambda b, xs, outs, cts, p, act: [None if cts[0] is None else b.mask(cts[0], xs[1]), None],
-    "({0} if {1} else 0.0)", arr="_rt.mask({0}, {1})", differentiable=False,
+    "({0} if {1} else 0.0)", arr="_rt.mask({0}, {1})", differentiable=False, pointwise=True,
     doc="v where c else 0 (when c has v's shape): keeps NaN/inf of an untaken np.where side "
         "out of reverse-mode cotangents"))
 

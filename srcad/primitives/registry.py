@@ -43,6 +43,12 @@ class Primitive:
     doc: str = ""
     extra: dict = field(default_factory=dict)
     arr: str | Callable | None = None  # template when an input is an array (None: same as cpu)
+    # elementwise: output position k depends only on position k of each (broadcast) input, so
+    # the VJP's cotangent of an input at a position depends only on the output cotangent at
+    # the positions broadcast from it.  Reverse mode carries np.where's masks through these
+    # ops only (Reverse.adjoint_prim); False for anything that mixes positions (cumsum, flip,
+    # transpose, matmul, reductions, gathers, reshapes).
+    pointwise: bool = False
 
     def template(self, backend: str, array: bool = False):
         if array and self.arr is not None:
@@ -228,7 +234,7 @@ def smooth(name: str, impl: Callable, partials: list[Callable], cpu, *, cost: in
                 if active[i] else None for i in range(nin)]
 
     return register(Primitive(name, nin, impl, TYPE_RULES[coerce], coerce, jvp, vjp, cpu, cuda,
-                              cost, domain, fold, arr=arr, doc=doc))
+                              cost, domain, fold, arr=arr, doc=doc, pointwise=True))
 
 
 def nondiff(name: str, nin: int, impl: Callable, cpu, *, type_rule="same", coerce="same",

@@ -193,10 +193,10 @@ def _select_rules(pick_first):
 
 _jvp, _vjp = _select_rules(lambda b, x, y: b.ge(x, y))
 register(Primitive("maximum", 2, np.maximum, TYPE_RULES["same"], "same", _jvp, _vjp,
-                   "max({0}, {1})", domain=[(-1, 0), (0.5, 1)]))
+                   "max({0}, {1})", domain=[(-1, 0), (0.5, 1)], pointwise=True))
 _jvp, _vjp = _select_rules(lambda b, x, y: b.le(x, y))
 register(Primitive("minimum", 2, np.minimum, TYPE_RULES["same"], "same", _jvp, _vjp,
-                   "min({0}, {1})", domain=[(-1, 0), (0.5, 1)]))
+                   "min({0}, {1})", domain=[(-1, 0), (0.5, 1)], pointwise=True))
 
 
 def _select_type(types, params):
@@ -225,7 +225,7 @@ register(Primitive("select", 3, lambda c, a, b: np.where(c, a, b), _select_type,
                    _select_jvp, _select_vjp, "{1} if {0} else {2}",
                    domain=[(-1, 1), (-3, 3), (-3, 3)],
                    fold=lambda b, xs, p: (xs[1] if xs[0].const else xs[2]) if xs[0].is_const
-                   else None,
+                   else None, pointwise=True,
                    doc="np.where(c, a, b) on scalars; both sides are evaluated"))
 
 nondiff("sign", 1, np.sign, "np.sign({0})")
@@ -270,7 +270,7 @@ def _convert_vjp(b, xs, outs, cts, params, active):
 register(Primitive(
     "convert", 1, _convert_impl, lambda types, p: [Type(p["to"], types[0].ndim)], "none",
     _convert_jvp, _convert_vjp, lambda args, p: _CONVERT_CPU[p["to"]].format(*args),
-    domain=[(-3, 3)], extra={"test_params": {"to": "f32"}},
+    domain=[(-3, 3)], extra={"test_params": {"to": "f32"}}, pointwise=True,
     fold=lambda b, xs, p: xs[0] if xs[0].type.dtype == p["to"] else None,
     doc="dtype conversion; float -> int truncates (derivative zero), float -> float is linear"))
 
