@@ -195,3 +195,65 @@ def test_reductions_share_the_derivative_among_tied_entries():
                 e[i, j] = 1.0
                 t = srcad.jvp(reduce_max_plus_min, (x,), (e,), backend=backend)[1]
                 assert t == expected[i, j]
+
+
+# ----------------------------------------------------------------------------- x ** n at x == 0
+
+def power(x, n):
+    return x ** n
+
+
+def power_of_square(x, n):
+    y = x * x
+    return y ** n
+
+
+def power_const(x):
+    return x ** 0 + x ** 1 + x ** 2 + x ** 0.0 + x ** 1.0
+
+
+@pytest.mark.parametrize("n,expected", [(0, 0.0), (1, 1.0), (2, 0.0), (3, 0.0),
+                                        (0.0, 0.0), (1.0, 1.0), (2.0, 0.0)])
+def test_power_derivative_at_zero_base(n, expected):
+    # d/dx x**n = n x**(n-1): 0 for n == 0 (x**0 == 1 everywhere), 1 for n == 1
+    for f, x in [(power, 0.0), (power_of_square, 1e-200)]:  # 1e-200**2 underflows to 0
+        if f is power_of_square and expected == 1.0:
+            expected = 0.0  # d/dx (x*x) = 2x = 2e-200
+        g = srcad.grad(f)(x, n)
+        assert g == pytest.approx(expected, abs=1e-150)
+        assert srcad.vjp(f, x, n, backend="interpret")[1](1.0)[0] == \
+            pytest.approx(expected, abs=1e-150)
+        for backend in ("numba", "interpret"):
+            t = srcad.jvp(f, (x, n), (1.0, 0.0 if isinstance(n, float) else 0),
+                          backend=backend)[1]
+            assert t == pytest.approx(expected, abs=1e-150)
+
+
+def test_power_with_literal_exponents_at_zero():
+    for way in _all_derivatives(power_const, (0.0,)):
+        assert way == (2.0,)
+
+
+def test_sqrt_power_at_zero_is_still_infinite():
+    assert srcad.grad(power)(0.0, 0.5) == math.inf
+    assert srcad.vjp(power, 0.0, 0.5, backend="interpret")[1](1.0)[0] == math.inf
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 0.0, 2.5])
+def test_power_second_derivative_at_zero_n_and_elsewhere(n):
+    srcad.testing.check_grads(power, (0.7, n), order=2)
+    h = srcad.hessian(power)(0.0, 0) if n == 0 else None
+    assert h is None or h == 0.0
+
+
+def array_power(x, n):
+    return np.sum(x ** n)
+
+
+def test_array_power_at_zero_entries():
+    x = np.array([0.0, 2.0, -1.5])
+    for backend in ("numba", "interpret"):
+        g = srcad.vjp(array_power, x, 0, backend=backend)[1](1.0)[0]
+        np.testing.assert_array_equal(g, np.zeros(3))
+        g = srcad.vjp(array_power, x, 1, backend=backend)[1](1.0)[0]
+        np.testing.assert_array_equal(g, np.ones(3))

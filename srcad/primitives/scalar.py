@@ -74,9 +74,18 @@ smooth("neg", np.negative, [lambda b, x, o: _c(b, o, -1.0)], "-{0}", coerce="sam
 
 
 def _pow_dx(b, x, y, o):
-    # d/dx x**y = y * x**(y-1); an integer exponent stays integer (x**1 for y == 2).
+    # d/dx x**y = y * x**(y-1); an integer exponent stays integer (x**1 for y == 2).  For
+    # y == 0 (int or float) the derivative is 0 everywhere, x == 0 included, where
+    # 0 * 0.0**-1 raises (ZeroDivisionError) or is nan: there the base becomes 1.  Only the
+    # point x == y == 0 changes (x**y is not continuous in y there), so d/dy of this partial
+    # stays right at y == 0, x != 0.  Other exponents keep the true value at x == 0: 1 for
+    # y == 1, inf for y == 0.5.
     one = _c(b, y, 1.0) if y.type.is_float else b.const(1, y.type)
-    return b.mul(y, b.pow(x, b.sub(y, one)))
+    if y.is_const:
+        return _c(b, o, 0.0) if y.const == 0 else b.mul(y, b.pow(x, b.sub(y, one)))
+    zero = _c(b, y, 0.0) if y.type.is_float else b.const(0, y.type)
+    at_zero = b.and_(b.eq(y, zero), b.eq(x, _c(b, x, 0.0)))
+    return b.mul(y, b.pow(b.select(at_zero, _c(b, x, 1.0), x), b.sub(y, one)))
 
 
 def _pow_dy(b, x, y, o):
