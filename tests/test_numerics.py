@@ -257,3 +257,14 @@ def test_array_power_at_zero_entries():
         np.testing.assert_array_equal(g, np.zeros(3))
         g = srcad.vjp(array_power, x, 1, backend=backend)[1](1.0)[0]
         np.testing.assert_array_equal(g, np.ones(3))
+
+
+def where_scalar_sides(x, c):
+    return np.sum(np.where(x > 0, 1.0, c) * x)
+
+
+def test_where_with_an_array_condition_and_scalar_sides():
+    # the result has the condition's shape (was typed as a scalar: a Numba TypingError)
+    x = np.array([1.0, -2.0, 3.0])
+    assert srcad.differentiate(where_scalar_sides)(x, 2.0) == where_scalar_sides(x, 2.0)
+    srcad.testing.check_grads(where_scalar_sides, (x, 2.0))

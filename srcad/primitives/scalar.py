@@ -220,7 +220,8 @@ register(Primitive("minimum", 2, np.minimum, TYPE_RULES["same"], "same", _jvp, _
 
 
 def _select_type(types, params):
-    return [promote(*types[1:])]
+    # the dtype of the sides, the rank of all three: np.where(x > 0, 1.0, c) is an array
+    return [Type(promote(*types[1:]).dtype, max(t.ndim for t in types))]
 
 
 def _select_jvp(b, xs, outs, ts, params):
