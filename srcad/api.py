@@ -156,7 +156,7 @@ class Differentiable:
         if fn is None:
             fn = self._build(spec, types)
             self._compiled[key] = fn
-        return fn
+        return _zero_d(fn, spec, args)
 
     def interpreted(self, spec: Spec, args: tuple) -> Callable:
         """Like ``compiled`` but runs the transformed IR in the NumPy interpreter (the test
@@ -169,7 +169,7 @@ class Differentiable:
             outs = run(built.ir, *a)
             return _structure(built.out_struct, [o.item() if np.ndim(o) == 0 else o
                                                  for o in outs])
-        return call
+        return _zero_d(call, spec, args)
 
     def _build(self, spec: Spec, types) -> Callable:
         built = build_ir(self, spec, types)
@@ -346,6 +346,48 @@ def _adjoint_start(vj: Function) -> int | None:
     return next((k for k, op in enumerate(vj.body.ops) if id(op) in marks), None)
 
 
+# ----------------------------------------------------------------------------- 0-d arrays
+
+def _zero_d(fn: Callable, spec: Spec, args: tuple) -> Callable:
+    """``fn`` for arguments that include 0-d arrays (``np.array(2.0)``): they are scalars of
+    their dtype to srcad (``type_of_python_value``), so the call passes ``a[()]``, and the
+    gradient of such an argument is a 0-d array of its dtype (the cotangent has the
+    argument's shape, as in JAX; a float argument's gradient stays a float)."""
+    zero_d = {i: a.dtype for i, a in enumerate(args) if type(a) is np.ndarray and a.ndim == 0}
+    if not zero_d:
+        return fn
+    positions = _cotangent_positions(spec, args)
+
+    def wrap(grads, pos):
+        if isinstance(pos, int):
+            return grads if pos not in zero_d or grads is None else \
+                np.asarray(grads, zero_d[pos])
+        return tuple(wrap(g, p) for g, p in zip(grads, pos))
+
+    def call(*a):
+        out = fn(*(x[()] if type(x) is np.ndarray and x.ndim == 0 else x for x in a))
+        if positions is None:
+            return out
+        if spec.kind == "vjp" or (spec.kind == "grad" and spec.with_value):
+            return out[0], wrap(out[1], positions)
+        if spec.kind == "grad" and spec.has_aux:
+            return wrap(out[0], positions), out[1]
+        return wrap(out, positions)
+    return call
+
+
+def _cotangent_positions(spec: Spec, args: tuple):
+    """The argument position of each gradient in a transform's result, in its structure (an
+    int for a bare gradient); None for transforms without gradients."""
+    if spec.kind == "vjp":
+        return tuple(i for i, a in enumerate(args) if type_of_python_value(a).is_float)
+    if spec.kind not in ("grad", "hvp"):
+        return None
+    if spec.argnums is None:
+        return 0 if len(args) == 1 else tuple(range(len(args)))
+    return spec.argnums
+
+
 # ----------------------------------------------------------------------------- dispatch
 
 def _make_entry(d: Differentiable, spec: Spec) -> Callable:
@@ -472,6 +514,8 @@ def jvp(f, primals: Sequence, tangents: Sequence, *, backend: str = "numba"):
 def _like(primal, tangent):
     """A tangent/cotangent in the primal's form (float, or an array of its dtype)."""
     if isinstance(primal, np.ndarray):
+        if primal.ndim == 0:  # a scalar to srcad (np.ascontiguousarray would make it 1-d)
+            return np.asarray(tangent, primal.dtype)[()]
         return np.ascontiguousarray(np.broadcast_to(tangent, primal.shape), primal.dtype)
     return float(tangent)
 
@@ -566,7 +610,8 @@ def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
             for e in _basis(args[p]):
                 t = [e if i == p else 0.0 for i in range(len(args))]
                 per.append(jvp(d, args, t)[1])
-            cols.append(_stack(per, np.shape(args[p])))
+            col = _stack(per, np.shape(args[p]))
+            cols.append(_as_0d(col) if type(args[p]) is np.ndarray and not args[p].ndim else col)
         out_is_tuple = any(isinstance(c, tuple) for c in cols)
         if isinstance(argnums, int):
             return cols[0]
@@ -575,6 +620,11 @@ def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
             return tuple(tuple(None if c is None else c[k] for c in cols) for k in range(n))
         return tuple(cols)
     return jac
+
+
+def _as_0d(x):
+    """Scalars (in tuples) as 0-d arrays: derivatives with respect to a 0-d array argument."""
+    return tuple(_as_0d(v) for v in x) if isinstance(x, tuple) else np.asarray(x)
 
 
 def _select(g, argnums, d, args):

@@ -1,0 +1,92 @@
+"""Python and NumPy semantics at srcad's boundary: 0-d array arguments, reductions over several
+axes, calls srcad has no rule for, and module globals and closure cells that change between
+calls.  (Ties at kinks and x ** n at 0 are in test_numerics.py.)"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import srcad
+import srcad.testing
+from tests import fd
+
+# ----------------------------------------------------------------------------- 0-d arrays
+# A 0-d array argument is a scalar of its dtype; its gradient is a 0-d array (as in JAX, the
+# cotangent has the argument's shape), a float argument's gradient stays a float.
+
+
+def lecture(x1, x2):
+    return np.log(x1) + x1 * x2 - np.sin(x2)
+
+
+def lecture_math(x1, x2):
+    return math.log(x1) + x1 * x2 - math.sin(x2)
+
+
+def scaled_count(x, n):
+    return x * n + np.sum(np.ones(3) * x)
+
+
+def _is_0d(g, dtype=np.float64):
+    return isinstance(g, np.ndarray) and g.shape == () and g.dtype == dtype
+
+
+@pytest.mark.parametrize("f", [lecture, lecture_math])
+def test_0d_array_arguments_primal_and_grad(f):
+    a, b = np.array(2.0), np.array(5.0)
+    expected = fd.partial(f, (2.0, 5.0), 0)[0], fd.partial(f, (2.0, 5.0), 1)[0]
+    assert srcad.differentiate(f)(a, b) == pytest.approx(f(a, b), rel=1e-15)
+    assert srcad.interpret(f, a, b) == pytest.approx(f(a, b), rel=1e-15)
+    g = srcad.grad(f, argnums=(0, 1))(a, b)
+    assert all(_is_0d(gi) for gi in g)
+    np.testing.assert_allclose([float(g[0]), float(g[1])], expected, rtol=1e-6)
+    g0 = srcad.grad(f)(a, 5.0)  # mixed: a 0-d array and a float
+    assert _is_0d(g0) and float(g0) == pytest.approx(expected[0], rel=1e-6)
+    g1 = srcad.grad(f, argnums=1)(a, 5.0)
+    assert isinstance(g1, float) and g1 == pytest.approx(expected[1], rel=1e-6)
+    (v, gs) = srcad.value_and_grad(f, argnums=(0, 1))(a, b)
+    assert v == pytest.approx(f(2.0, 5.0)) and all(_is_0d(gi) for gi in gs)
+    assert srcad.differentiate(f).grad(a, 5.0)[1] == pytest.approx(expected[1], rel=1e-6)
+
+
+def test_0d_array_arguments_jvp_vjp_hessian():
+    a, b = np.array(2.0), np.array(5.0)
+    expected = fd.partial(lecture, (2.0, 5.0), 0)[0], fd.partial(lecture, (2.0, 5.0), 1)[0]
+    for backend in ("numba", "interpret"):
+        v, t = srcad.jvp(lecture, (a, b), (np.array(1.0), np.array(0.0)), backend=backend)
+        assert v == pytest.approx(lecture(2.0, 5.0)) and t == pytest.approx(expected[0])
+        v, t = srcad.jvp(lecture, (a, b), (0.0, 1.0), backend=backend)
+        assert t == pytest.approx(expected[1])
+        v, pb = srcad.vjp(lecture, a, b, backend=backend)
+        g = pb(1.0)
+        assert all(_is_0d(gi) for gi in g)
+        np.testing.assert_allclose([float(g[0]), float(g[1])], expected, rtol=1e-6)
+    h = srcad.hessian(lecture, argnums=(0, 1))(a, b)
+    hf = srcad.hessian(lecture, argnums=(0, 1))(2.0, 5.0)
+    np.testing.assert_allclose(np.array(h, dtype=float), np.array(hf), rtol=1e-14)
+    srcad.testing.check_grads(lecture, (a, b), order=2)
+
+
+def test_0d_int_and_float32_arrays():
+    n = np.array(3)
+    assert srcad.differentiate(scaled_count)(2.0, n) == scaled_count(2.0, n)
+    g = srcad.grad(scaled_count)(np.array(2.0), n)
+    assert _is_0d(g) and float(g) == 6.0
+    x32 = np.array(2.0, dtype=np.float32)
+    g32 = srcad.grad(lecture)(x32, np.float32(5.0))
+    assert _is_0d(g32, np.float32) and float(g32) == pytest.approx(5.5, rel=1e-6)
+    # an array and its 0-d form, one after the other, through the same entry
+    grad = srcad.grad(lecture)
+    assert isinstance(grad(2.0, 5.0), float) and _is_0d(grad(np.array(2.0), 5.0))
+    assert isinstance(grad(2.0, 5.0), float)
+
+
+def test_0d_array_jacobians_are_0d():
+    a, b = np.array(2.0), np.array(5.0)
+    expected = fd.partial(lecture, (2.0, 5.0), 0)[0], fd.partial(lecture, (2.0, 5.0), 1)[0]
+    for jac in (srcad.jacfwd, srcad.jacrev):
+        j = jac(lecture, argnums=(0, 1))(a, b)
+        assert all(_is_0d(ji) for ji in j)
+        np.testing.assert_allclose([float(j[0]), float(j[1])], expected, rtol=1e-6)
