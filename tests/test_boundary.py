@@ -90,3 +90,56 @@ def test_0d_array_jacobians_are_0d():
         j = jac(lecture, argnums=(0, 1))(a, b)
         assert all(_is_0d(ji) for ji in j)
         np.testing.assert_allclose([float(j[0]), float(j[1])], expected, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- reductions
+# Every axis combination: all axes as a tuple, the only axis of a 1-D array, keepdims with and
+# without an axis, negative axes, method forms; primal == NumPy, derivatives == FD.
+
+def red_all_axes(X):
+    return np.sum(X, axis=(0, 1))
+
+
+def red_1d_axis0(x):
+    return np.sum(x, axis=0) * np.max(x, axis=0) + np.mean(x, axis=-1) - np.min(x, axis=(0,))
+
+
+def red_mean_method(X):
+    return np.mean(X, axis=(0, 1)) + X.sum(axis=(-1, 0)) + X.max(axis=(1, 0))
+
+
+def red_keepdims_all(X):
+    return np.sum(np.max(X, axis=(0, 1), keepdims=True) * X) + np.min(X, axis=(1, 0))
+
+
+def red_keepdims_none(X):
+    return np.sum(X * np.sum(X, keepdims=True)) + np.sum(np.mean(X, keepdims=True) * X)
+
+
+def red_3d(T):
+    return np.sum(np.sum(T, axis=(0, 2)) ** 2) + np.mean(T, axis=(0, 1, 2)) + \
+        T.max(axis=(2, 0, 1)) * np.sum(T) + np.sum(np.var(T, axis=(0, 1)))
+
+
+_X = np.array([[0.3, -1.2, 2.0], [0.9, 1.7, -0.4]])
+_RED_CASES = [(red_all_axes, _X), (red_1d_axis0, _X[0]), (red_mean_method, _X),
+              (red_keepdims_all, _X), (red_keepdims_none, _X),
+              (red_3d, np.sin(np.arange(24.0)).reshape(2, 3, 4))]
+
+
+@pytest.mark.parametrize("f,x", _RED_CASES, ids=[c[0].__name__ for c in _RED_CASES])
+def test_reductions_over_any_axes(f, x):
+    assert srcad.differentiate(f)(x) == pytest.approx(f(x), rel=1e-13)
+    assert srcad.interpret(f, x) == pytest.approx(f(x), rel=1e-13)
+    srcad.testing.check_grads(f, (x,))
+    srcad.testing.check_grads(f, (x,), backend="interpret")
+    assert srcad.grad(f)(x).shape == x.shape
+
+
+def red_max_3d_axis(T):
+    return np.sum(np.max(T, axis=1))
+
+
+def test_max_along_an_axis_of_a_3d_array_is_a_located_error():
+    with pytest.raises(srcad.UnsupportedCallError, match=r"test_boundary.py:\d+:\d+: .*np.max"):
+        srcad.differentiate(red_max_3d_axis)(np.ones((2, 3, 4)))
