@@ -143,3 +143,68 @@ def red_max_3d_axis(T):
 def test_max_along_an_axis_of_a_3d_array_is_a_located_error():
     with pytest.raises(srcad.UnsupportedCallError, match=r"test_boundary.py:\d+:\d+: .*np.max"):
         srcad.differentiate(red_max_3d_axis)(np.ones((2, 3, 4)))
+
+
+# ----------------------------------------------------------------------------- unknown calls
+# A call srcad has no rule for is a located UnsupportedCallError at the call, naming the
+# callee as written, with a hint.
+
+class _Model:
+    scale = 2.0
+
+    def apply(self, x):
+        return self.scale * x
+
+
+_model = _Model()
+_exec_ns: dict = {}
+exec("def no_source(x):\n    return x * 2.0\n", _exec_ns)
+_no_source = _exec_ns["no_source"]
+
+
+def call_random(x):
+    return np.sum(x + np.random.normal(size=x.shape))
+
+
+def call_scipy_method(x):
+    import_free = _norm_cdf(x)
+    return import_free * 2.0
+
+
+def call_object_method(x):
+    return _model.apply(x) + 1.0
+
+
+def call_helper_without_source(x):
+    return _no_source(x) + 1.0
+
+
+def call_builtin_unknown(x):
+    return x + float(hash(x))
+
+
+try:
+    from scipy.stats import norm as _norm
+    _norm_cdf = _norm.cdf
+except ImportError:  # pragma: no cover  (scipy is a dependency: Numba's BLAS)
+    _norm_cdf = None
+
+
+@pytest.mark.parametrize("f,args,callee,hint", [
+    (call_random, (np.ones(2),), "np.random.normal", "pass random numbers in as an argument"),
+    (call_scipy_method, (0.5,), "_norm_cdf", "method"),
+    (call_object_method, (0.5,), "_model.apply", "method"),
+    (call_helper_without_source, (0.5,), "_no_source", "source"),
+    (call_builtin_unknown, (0.5,), "hash", "primitive"),
+])
+def test_unknown_calls_are_located_errors(f, args, callee, hint):
+    for run in (lambda: srcad.grad(f)(*args), lambda: srcad.differentiate(f)(*args),
+                lambda: srcad.interpret(f, *args)):
+        with pytest.raises(srcad.UnsupportedCallError) as info:
+            run()
+        err = info.value
+        assert err.loc is not None and err.loc.filename == __file__
+        assert callee in err.loc.text[err.loc.col:]  # points at the call
+        assert callee in err.reason
+        assert "no rule" in err.reason or "cannot inline" in err.reason
+        assert hint in err.hint

@@ -30,6 +30,33 @@ def stop_gradient(x):
     return x
 
 
+def no_rule(lw, callee, node) -> UnsupportedCallError:
+    """The located error for a call srcad cannot lower: no primitive, not a plain function."""
+    import ast
+    import types
+    written = ast.unparse(node.func) if isinstance(node, ast.Call) else repr(callee)
+    module = getattr(callee, "__module__", None) or ""
+    owner = getattr(callee, "__self__", None)
+    if module.startswith("numpy.random") or isinstance(owner, (np.random.RandomState,
+                                                               np.random.Generator)):
+        what, hint = "a random number generator", (
+            "pass random numbers in as an argument: draw them before the call "
+            "(e.g. eps = rng.normal(size=n); f(x, eps)), so the function is deterministic")
+    elif isinstance(callee, types.MethodType) or (
+            owner is not None and not isinstance(owner, types.ModuleType)):
+        what, hint = f"a method of {type(owner).__name__}", (
+            "srcad compiles plain functions and the np/math functions it knows, not methods of "
+            "objects: compute the value outside and pass it in, write it with np/math "
+            "functions in a plain helper, or add a primitive (srcad/primitives)")
+    else:
+        what, hint = (f"{module}.{getattr(callee, '__qualname__', '')}".strip(".") or
+                      type(callee).__name__), (
+            "use np/math functions srcad knows, plain Python helpers (they are inlined), or "
+            "add a primitive for it (srcad/primitives)")
+    return UnsupportedCallError(f"srcad has no rule for the call to {written} ({what})",
+                                lw.loc(node), hint)
+
+
 def _args(lw, name, args, kwargs, node, n: int | tuple[int, int], names=()):
     lo, hi = (n, n) if isinstance(n, int) else n
     args = list(args)

@@ -13,11 +13,13 @@ that contains ``break`` or ``return`` becomes a ``while`` whose condition tests 
 from __future__ import annotations
 
 import ast
+import types
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import (
+    SrcadError,
     SrcadNameError,
     SrcadRecursionError,
     SrcadTypeError,
@@ -27,7 +29,7 @@ from ..errors import (
 from ..ir.core import Builder, Function, Op, Region, Value
 from ..ir.types import BOOL, I64, Type, promote
 from .arrays import Method, array_attribute, call_method, subscript
-from .calls import CALLS, checkpoint
+from .calls import CALLS, checkpoint, no_rule
 from .source import FuncInfo, parse_function
 
 RET, RETV, BRK, CONT = ".ret", ".retval", ".brk", ".cont"
@@ -1071,19 +1073,23 @@ class Lowerer:
             return handler(self, args, kwargs, node)
         if isinstance(callee, Differentiable):
             callee = callee.fn
-        if callable(callee) and hasattr(callee, "__code__") and callee.__name__ != "<lambda>":
+        if isinstance(callee, types.FunctionType) and callee.__name__ != "<lambda>":
             return self.inline(callee, args, kwargs, node)
-        name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", repr(callee))
-        raise UnsupportedCallError(f"srcad cannot compile a call to {name}", self.loc(node),
-                                   "use numpy/math functions srcad knows, or plain Python "
-                                   "functions (they are inlined)")
+        raise no_rule(self, callee, node)
 
     def inline(self, pyfn, args, kwargs, node):
         if pyfn in self.call_stack:
             raise SrcadRecursionError(
                 f"recursive call to {pyfn.__name__} is not supported", self.loc(node),
                 "srcad inlines calls; rewrite the recursion as a loop")
-        info = parse_function(pyfn)
+        try:
+            info = parse_function(pyfn)
+        except SrcadError as e:  # no source: say so at the call
+            if e.loc is not None:
+                raise
+            raise UnsupportedCallError(
+                f"srcad cannot inline the call to {ast.unparse(node.func)}: {e.reason}",
+                self.loc(node), e.hint) from None
         import inspect
         try:
             bound = inspect.signature(pyfn).bind(*args, **kwargs)
