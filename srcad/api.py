@@ -19,6 +19,7 @@ from .ad import jvp_function, vjp_function
 from .codegen import generate_module, load_function
 from .errors import SrcadTypeError
 from .frontend import lower_function, parse_function
+from .frontend.snapshot import fresh
 from .ir.core import Function, clone_function
 from .ir.types import Type, type_of_python_value
 from .passes import optimize
@@ -134,29 +135,36 @@ class Differentiable:
         return tuple(ba.arguments[n] for n in self.param_names)
 
     def lower(self, types: tuple[Type, ...]) -> Function:
-        """The optimized IR of the function for these argument types (shared: transforms
-        clone it, never mutate it)."""
-        ir = self._ir.get(types)
+        """The optimized IR of the function for these argument types and the current values
+        of the globals and closure cells it folds (shared: transforms clone it, never mutate
+        it)."""
+        variants = self._ir.setdefault(types, [])
+        ir = _fresh_variant(variants)
         if ir is None:
             ir = lower_function(self.fn, list(types), self.param_names)
             tree = ir.out_tree
             optimize(ir)  # AD then sees no dead carries or duplicate work
             ir.out_tree = tree
-            self._ir[types] = ir
+            _add_variant(variants, ir.reads, ir)
         return ir
 
     def compiled(self, spec: Spec, args: tuple) -> Callable:
         """The compiled function for ``spec`` and these (bound) arguments."""
+        return self.compiled_with_reads(spec, args)[0]
+
+    def compiled_with_reads(self, spec: Spec, args: tuple) -> tuple[Callable, tuple]:
+        """The compiled function and the outside values it was built for
+        (``frontend.snapshot.Read``s: it is valid while they hold)."""
         try:
             types = tuple(type_of_python_value(a) for a in args)
         except TypeError as e:
             raise SrcadTypeError(f"{self.fn.__name__}(): {e}") from None
-        key = (spec, types)
-        fn = self._compiled.get(key)
-        if fn is None:
-            fn = self._build(spec, types)
-            self._compiled[key] = fn
-        return _zero_d(fn, spec, args)
+        variants = self._compiled.setdefault((spec, types), [])
+        hit = _fresh_variant(variants, with_reads=True)
+        if hit is None:
+            hit = self._build(spec, types)
+            _add_variant(variants, hit[1], hit[0])
+        return _zero_d(hit[0], spec, args), hit[1]
 
     def interpreted(self, spec: Spec, args: tuple) -> Callable:
         """Like ``compiled`` but runs the transformed IR in the NumPy interpreter (the test
@@ -171,12 +179,12 @@ class Differentiable:
                                                  for o in outs])
         return _zero_d(call, spec, args)
 
-    def _build(self, spec: Spec, types) -> Callable:
+    def _build(self, spec: Spec, types) -> tuple[Callable, tuple]:
         built = build_ir(self, spec, types)
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
                              report_tape=spec.report_tape, adjoint_from=built.adjoint_from,
                              decorator=_decorator(self.parallel))
-        return load_function(src, built.name)
+        return load_function(src, built.name), built.reads
 
     def _entry(self, spec: Spec) -> Callable:
         entry = self._entries.get(spec)
@@ -184,6 +192,25 @@ class Differentiable:
             entry = _make_entry(self, spec)
             self._entries[spec] = entry
         return entry
+
+
+_VARIANTS = 8  # per argument types: IR / compiled code for this many sets of global values
+
+
+def _fresh_variant(variants: list, with_reads: bool = False):
+    """The most recent (reads, item) whose reads still hold, moved to the front; None if none
+    (``with_reads``: the pair, else the item)."""
+    for k, (reads, item) in enumerate(variants):
+        if fresh(reads):
+            if k:
+                variants.insert(0, variants.pop(k))
+            return (item, reads) if with_reads else item
+    return None
+
+
+def _add_variant(variants: list, reads: tuple, item) -> None:
+    variants.insert(0, (reads, item))
+    del variants[_VARIANTS:]
 
 
 def _structure(s, outs):
@@ -201,6 +228,7 @@ class Built:
     out_struct: object
     what: str
     adjoint_from: int | None = None
+    reads: tuple = ()  # outside values folded in (frontend/snapshot.py)
 
 
 def _decorator(parallel: bool) -> str:
@@ -267,6 +295,7 @@ def _out_struct(ir: Function, base: int = 0):
 def build_ir(d: Differentiable, spec: Spec, types) -> Built:
     """Lower and transform for ``spec``; returns optimized IR and its output structure."""
     built = _build_ir(d, spec, types)
+    built.reads = d.lower(types).reads
     _prune_outputs(built)
     optimize(built.ir)
     make_inplace_safe(built.ir)  # copies where an in-place write would clobber a live array
@@ -393,25 +422,41 @@ def _cotangent_positions(spec: Spec, args: tuple):
 def _make_entry(d: Differentiable, spec: Spec) -> Callable:
     """A wrapper with the user function's own signature (names, defaults, keyword-only), so
     Python binds the arguments.  The hot path checks the argument types against the last
-    types seen (a monomorphic inline cache) and calls the compiled function; other types go
-    through one dictionary lookup (compiling on a miss)."""
-    table: dict[tuple, Callable] = {}
+    types seen (a monomorphic inline cache) and that each global, closure cell or attribute
+    folded into that code is still the object it was (``_srcad_w0['SCALE'] is _srcad_v0``),
+    and calls the compiled function; anything else goes to ``slow``: one dictionary lookup on
+    the argument types, a check of the folded values by value, and a compile on a miss (a
+    changed value gets code built for it)."""
+    table: dict[tuple, tuple] = {}
     params = list(d.signature.parameters.values())
     names = [p.name for p in params]
     ns: dict[str, object] = {}
+    installed: list = [None]  # slots of the reads the hot path checks now
 
     def slow(*args):
         key = tuple((a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args)
-        fn = table.get(key)
-        if fn is None:
-            fn = d.compiled(spec, args)
-            table[key] = fn
+        hit = table.get(key)
+        if hit is None or not fresh(hit[1]):
+            hit = d.compiled_with_reads(spec, args)
+            table[key] = hit
+        fn, reads = hit
         if not any(type(a) is np.ndarray for a in args):
             # arrays of another dtype or rank share the Python type: they keep the dict path
             for i, a in enumerate(args):
                 ns[f"_srcad_t{i}"] = type(a)
             ns["_srcad_fn"] = fn
+            install(reads)
         return fn(*args)
+
+    def install(reads):
+        slots = [r.slot() for r in reads]
+        if slots != installed[0]:
+            scope = dict(ns)  # the same signature, so entry's defaults still apply
+            exec(_entry_source(sig, names, [r.check(i) for i, r in enumerate(reads)]), scope)
+            entry.__code__ = scope["entry"].__code__
+            installed[0] = slots
+        for i, r in enumerate(reads):  # the objects there now (equal to those compiled for)
+            ns[f"_srcad_w{i}"], ns[f"_srcad_v{i}"] = r.where, r.current()
 
     sig = []
     for i, p in enumerate(params):
@@ -422,20 +467,32 @@ def _make_entry(d: Differentiable, spec: Spec) -> Callable:
         if p.kind is inspect.Parameter.KEYWORD_ONLY and "*" not in sig:
             sig.append("*")
         sig.append(text)
-    argl = ", ".join(names)
-    check = " and ".join(f"type({n}) is _srcad_t{i}" for i, n in enumerate(names)) or "True"
-    src = (f"def entry({', '.join(sig)}):\n"
-           f"    if {check}:\n"
-           f"        return _srcad_fn({argl})\n"
-           f"    return _srcad_slow({argl})\n")
     ns.update({"_srcad_slow": slow, "_srcad_fn": None})
     ns.update({f"_srcad_t{i}": None for i in range(len(names))})
-    exec(src, ns)
+    exec(_entry_source(sig, names, []), ns)
     entry = ns["entry"]
     entry.__name__ = f"{d.fn.__name__}_{spec.kind}"
     entry.__qualname__ = entry.__name__
     entry.__doc__ = f"srcad {spec.kind} of {d.fn.__qualname__}"
     return entry
+
+
+def _entry_source(sig: list[str], names: list[str], checks: list[str]) -> str:
+    """The entry: the type checks, then the checks of the folded values (a read that fails,
+    e.g. of a deleted global, sends the call to the slow path)."""
+    argl = ", ".join(names)
+    test = " and ".join([f"type({n}) is _srcad_t{i}" for i, n in enumerate(names)] + checks)
+    if not checks:
+        body = (f"    if {test or 'True'}:\n"
+                f"        return _srcad_fn({argl})\n")
+    else:
+        body = (f"    try:\n"
+                f"        hot = {test}\n"
+                f"    except Exception:\n"
+                f"        hot = False\n"
+                f"    if hot:\n"
+                f"        return _srcad_fn({argl})\n")
+    return f"def entry({', '.join(sig)}):\n{body}    return _srcad_slow({argl})\n"
 
 
 # ----------------------------------------------------------------------------- free functions

@@ -208,3 +208,105 @@ def test_unknown_calls_are_located_errors(f, args, callee, hint):
         assert callee in err.reason
         assert "no rule" in err.reason or "cannot inline" in err.reason
         assert hint in err.hint
+
+
+# ----------------------------------------------------------------------------- changed globals
+# A module global or closure cell folded into the compiled code is checked on every call: a
+# new value (a notebook cell rerun) gets code built for it, by the same transform object and
+# by new ones.
+
+from tests import boundary_globals as bg  # noqa: E402
+
+
+@pytest.fixture
+def restore_globals():
+    saved = dict(vars(bg))
+    yield
+    for k in ("SCALE", "POWER", "OFFSETS", "WEIGHTS", "helper"):
+        setattr(bg, k, saved[k])
+    bg.cfg.gain = 3.0
+
+
+def test_changed_global_primal_grad_jvp_vjp(restore_globals):
+    f = srcad.differentiate(bg.scaled)
+    g = srcad.grad(bg.scaled)
+    assert (f(1.5), g(1.5), f.grad(1.5)) == (4.5, 6.0, 6.0)
+    assert srcad.jvp(bg.scaled, (1.5,), (1.0,)) == (4.5, 6.0)
+    assert srcad.vjp(bg.scaled, 1.5)[1](1.0) == (6.0,)
+    bg.SCALE = 3.0
+    assert (f(1.5), g(1.5), f.grad(1.5), srcad.grad(bg.scaled)(1.5)) == (6.75, 9.0, 9.0, 9.0)
+    assert srcad.jvp(bg.scaled, (1.5,), (1.0,)) == (6.75, 9.0)
+    assert srcad.vjp(bg.scaled, 1.5)[1](1.0) == (9.0,)
+    assert srcad.jvp(bg.scaled, (1.5,), (1.0,), backend="interpret") == (6.75, 9.0)
+    assert srcad.interpret(bg.scaled, 1.5) == 6.75
+    bg.SCALE = 2.0  # back to the first value (a new float object): the first code again
+    assert (f(1.5), g(1.5)) == (4.5, 6.0)
+    bg.SCALE = 2  # an int now: other types, other code
+    assert (f(1.5), g(1.5)) == (4.5, 6.0)
+
+
+def test_changed_global_with_array_arguments(restore_globals):
+    x = np.array([1.0, 2.0])
+    g = srcad.grad(bg.scaled_array)
+    np.testing.assert_array_equal(g(x), 4.0 * x)
+    bg.SCALE = 0.5
+    np.testing.assert_array_equal(g(x), x)
+    assert srcad.differentiate(bg.scaled_array)(x) == 2.5
+
+
+def test_changed_global_read_by_a_helper_and_a_redefined_helper(restore_globals):
+    g = srcad.grad(bg.via_helper)
+    assert g(1.0) == 2.0
+    bg.SCALE = 5.0
+    assert g(1.0) == 5.0
+    bg.helper = lambda x: x * x  # a lambda: refused, located at the call
+    with pytest.raises(srcad.UnsupportedCallError):
+        g(1.0)
+
+    def helper(x):
+        return -x
+    bg.helper = helper  # a redefined helper (a notebook cell rerun)
+    assert g(1.0) == -1.0
+
+
+def test_changed_int_and_tuple_globals(restore_globals):
+    g = srcad.grad(bg.powered)
+    assert g(2.0) == 2 * 2.0 + 2.0
+    bg.POWER, bg.OFFSETS = 3, (0.0, -1.0)
+    assert g(2.0) == 3 * 4.0 - 1.0
+    assert srcad.differentiate(bg.powered)(2.0) == 8.0 - 2.0
+
+
+def test_changed_attribute_of_a_global_object(restore_globals):
+    g = srcad.grad(bg.via_attribute)
+    assert g(1.0) == 3.0
+    bg.cfg.gain = 4.0
+    assert g(1.0) == 4.0
+    bg.cfg = bg.Config()  # a new object, gain from the class
+    assert g(1.0) == 3.0
+
+
+def test_rebound_closure_cell():
+    inner, rebind = bg.make_closure(2.0)
+    g = srcad.grad(inner)
+    f = srcad.differentiate(inner)
+    assert (g(1.0), f(1.0)) == (4.0, 2.0)
+    rebind(5.0)
+    assert (g(1.0), f(1.0)) == (10.0, 5.0)
+    assert srcad.vjp(inner, 1.0)[1](1.0) == (10.0,)
+
+
+def test_global_array_is_a_located_error():
+    # an array may change in place: srcad does not fold it (pass it as an argument)
+    with pytest.raises(srcad.SrcadError, match=r"WEIGHTS") as info:
+        srcad.grad(bg.weighted)(np.ones(2))
+    assert info.value.loc is not None and "argument" in info.value.hint
+
+
+def test_deleted_global_is_a_located_name_error(restore_globals):
+    g = srcad.grad(bg.scaled)
+    assert g(1.0) == 4.0
+    del bg.SCALE
+    with pytest.raises(srcad.SrcadNameError, match="SCALE") as info:
+        g(1.0)
+    assert info.value.loc is not None

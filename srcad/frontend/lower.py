@@ -30,6 +30,7 @@ from ..ir.core import Builder, Function, Op, Region, Value
 from ..ir.types import BOOL, I64, Type, promote
 from .arrays import Method, array_attribute, call_method, subscript
 from .calls import CALLS, checkpoint, no_rule
+from .snapshot import Read, should_record
 from .source import FuncInfo, parse_function
 
 RET, RETV, BRK, CONT = ".ret", ".retval", ".brk", ".cont"
@@ -119,6 +120,7 @@ def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = No
     body.yields = flat
     fn = Function(info.name, body, names, info.filename)
     fn.out_tree = tree
+    fn.reads = tuple(lw.reads.values())  # valid while these still hold (snapshot.fresh)
     return fn
 
 
@@ -191,6 +193,8 @@ class Lowerer:
         self.node: ast.AST = info.tree
         self.parent: Lowerer | None = parent  # the caller, for inlined functions
         self.heap: Heap = parent.heap if parent is not None else Heap()
+        # globals, cells and attributes folded into the IR (frontend/snapshot.py)
+        self.reads: dict = parent.reads if parent is not None else {}
 
     def chain(self):
         lw = self
@@ -945,11 +949,25 @@ class Lowerer:
                                  "assign it on every path before this use")
         if v is _MISSING:
             try:
-                obj = self.info.lookup_global(name)
+                obj, kind, where = self.info.resolve_global(name)
             except KeyError:
                 raise SrcadNameError(f"name '{name}' is not defined", self.loc(node)) from None
+            if kind != "builtin":
+                self.record(kind, where, name, obj, node)
             return self.python_constant(obj)
         return v
+
+    def record(self, kind: str, where, name: str, obj, node) -> None:
+        """Note a value from outside the function that the IR depends on (snapshot.py)."""
+        if not should_record(kind, where, obj):
+            return
+        if isinstance(obj, np.ndarray):
+            raise self.unsupported(
+                f"'{name}' is a NumPy array from outside the function: srcad does not read "
+                "those (an array can change in place after compiling)", node,
+                "pass the array as an argument")
+        read = Read(kind, where, name, obj)
+        self.reads.setdefault(read.slot(), read)
 
     def python_constant(self, obj):
         """Numbers (and tuples of numbers) from globals and closures become constants."""
@@ -971,6 +989,7 @@ class Lowerer:
         except AttributeError:
             raise SrcadNameError(f"{getattr(base, '__name__', base)!s} has no attribute "
                                  f"'{node.attr}'", self.loc(node)) from None
+        self.record("attr", base, node.attr, obj, node)
         if isinstance(obj, (bool, int, float, np.floating, np.integer)):
             return self.b.const(obj)
         return obj
