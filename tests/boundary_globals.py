@@ -51,3 +51,19 @@ def make_closure(k):
         nonlocal k
         k = v
     return inner, rebind
+
+
+class Holder:
+    def __init__(self):
+        self.k = 2.0
+
+    @property
+    def doubled(self):
+        return self.k * 2.0  # a new float object per read
+
+
+holder = Holder()
+
+
+def reads_every_kind(x):
+    return x[x > 0].sum() + np.sum(x[x > 0]) + holder.doubled * np.sum(x) + holder.k

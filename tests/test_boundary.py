@@ -225,6 +225,7 @@ def restore_globals():
     for k in ("SCALE", "POWER", "OFFSETS", "WEIGHTS", "helper"):
         setattr(bg, k, saved[k])
     bg.cfg.gain = 3.0
+    bg.holder.k = 2.0
 
 
 def test_changed_global_primal_grad_jvp_vjp(restore_globals):
@@ -310,3 +311,20 @@ def test_deleted_global_is_a_located_name_error(restore_globals):
     with pytest.raises(srcad.SrcadNameError, match="SCALE") as info:
         g(1.0)
     assert info.value.loc is not None
+
+
+def test_unchanged_values_never_rebuild(monkeypatch, restore_globals):
+    # a method of srcad's own objects (x[mask].sum), a property giving an equal new float per
+    # read: checked by value, so the code is built once
+    lowered = []
+    real = srcad.api.lower_function
+    monkeypatch.setattr(srcad.api, "lower_function",
+                        lambda *a, **k: lowered.append(1) or real(*a, **k))
+    x = np.array([1.0, -2.0, 3.0])
+    d = srcad.differentiate(bg.reads_every_kind)
+    for _ in range(3):
+        assert d(x) == bg.reads_every_kind(x)
+        np.testing.assert_array_equal(d.grad(x), [6.0, 4.0, 6.0])  # 2 [x > 0] + 4
+    assert len(lowered) == 1
+    bg.holder.k = 1.0
+    np.testing.assert_array_equal(d.grad(x), [4.0, 2.0, 4.0])

@@ -55,9 +55,17 @@ def _library(obj) -> bool:
 
 
 def should_record(kind: str, where, value) -> bool:
-    if kind == "attr" and isinstance(where, types.ModuleType) and _library(where):
-        return False  # np.sin, math.pi
+    if kind == "attr" and (_library(where) or _internal(where)):
+        return False  # np.sin, math.pi; methods of the frontend's own objects (x[mask].sum)
+    if isinstance(value, (types.MethodType, types.BuiltinMethodType)) and \
+            not isinstance(getattr(value, "__self__", None), types.ModuleType):
+        return False  # a bound method is a new object per read, and never inlined
     return not _library(value)  # the np / math modules themselves
+
+
+def _internal(obj) -> bool:
+    return not isinstance(obj, types.ModuleType) and \
+        type(obj).__module__.split(".")[0] == "srcad"
 
 
 def _key(v):
