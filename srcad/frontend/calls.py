@@ -5,8 +5,10 @@ sin`` all resolve the same way.  A handler gets (lowerer, args, kwargs, node).
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import math
+import types
 
 import numpy as np
 
@@ -30,11 +32,16 @@ def stop_gradient(x):
     return x
 
 
+def written_callee(node, callee) -> str:
+    """The callee as the source writes it (``np.random.normal``)."""
+    if isinstance(node, ast.Call):
+        return ast.unparse(node.func)
+    return getattr(callee, "__qualname__", None) or repr(callee)
+
+
 def no_rule(lw, callee, node) -> UnsupportedCallError:
     """The located error for a call srcad cannot lower: no primitive, not a plain function."""
-    import ast
-    import types
-    written = ast.unparse(node.func) if isinstance(node, ast.Call) else repr(callee)
+    written = written_callee(node, callee)
     module = getattr(callee, "__module__", None) or ""
     owner = getattr(callee, "__self__", None)
     if module.startswith("numpy.random") or isinstance(owner, (np.random.RandomState,

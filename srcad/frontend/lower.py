@@ -29,7 +29,7 @@ from ..errors import (
 from ..ir.core import Builder, Function, Op, Region, Value
 from ..ir.types import BOOL, I64, Type, promote
 from .arrays import Method, array_attribute, call_method, subscript
-from .calls import CALLS, checkpoint, no_rule
+from .calls import CALLS, checkpoint, no_rule, written_callee
 from .snapshot import Read, should_record
 from .source import FuncInfo, parse_function
 
@@ -1107,7 +1107,7 @@ class Lowerer:
             if e.loc is not None:
                 raise
             raise UnsupportedCallError(
-                f"srcad cannot inline the call to {ast.unparse(node.func)}: {e.reason}",
+                f"srcad cannot inline the call to {written_callee(node, pyfn)}: {e.reason}",
                 self.loc(node), e.hint) from None
         import inspect
         try:
