@@ -19,6 +19,7 @@ from .ad import jvp_function, vjp_function
 from .codegen import generate_module, load_function
 from .errors import SrcadTypeError, SrcadValueError
 from .frontend import lower_function, parse_function
+from .frontend.snapshot import fresh
 from .ir.core import Function, clone_function
 from .ir.types import Type, type_of_python_value
 from .passes import optimize
@@ -140,36 +141,42 @@ class Differentiable:
 
     def lower(self, types: tuple[Type, ...], arg_writes: bool = False,
               same: tuple = ()) -> Function:
-        """The optimized IR of the function for these argument types (shared: transforms
-        clone it, never mutate it).  ``arg_writes``: the IR of a call with Python's effects,
-        which also returns the final contents of the argument arrays it writes into
-        (``ir.arg_writes``: their positions).  ``same``: pairs (j, i) of arguments that are
-        one array."""
-        key = (types, arg_writes, same)
-        ir = self._ir.get(key)
+        """The optimized IR of the function for these argument types and the current values
+        of the globals and closure cells it folds (shared: transforms clone it, never mutate
+        it).  ``arg_writes``: the IR of a call with Python's effects, which also returns the
+        final contents of the argument arrays it writes into (``ir.arg_writes``: their
+        positions).  ``same``: pairs (j, i) of arguments that are one array."""
+        variants = self._ir.setdefault((types, arg_writes, same), [])
+        ir = _fresh_variant(variants)
         if ir is None:
             if arg_writes and not same and not self.lower(types).writes_in_place:
                 ir = self.lower(types)
             else:
                 ir = lower_function(self.fn, list(types), self.param_names, arg_writes, same)
-                facts = ir.out_tree, ir.arg_writes, ir.writes_in_place
+                facts = ir.out_tree, ir.arg_writes, ir.writes_in_place, ir.reads
                 optimize(ir)  # AD then sees no dead carries or duplicate work
-                ir.out_tree, ir.arg_writes, ir.writes_in_place = facts
-            self._ir[key] = ir
+                ir.out_tree, ir.arg_writes, ir.writes_in_place, ir.reads = facts
+            _add_variant(variants, ir.reads, ir)
         return ir
 
     def compiled(self, spec: Spec, args: tuple) -> Callable:
         """The compiled function for ``spec`` and these (bound) arguments."""
+        return self.compiled_with_reads(spec, args)[0]
+
+    def compiled_with_reads(self, spec: Spec, args: tuple) -> tuple[Callable, tuple]:
+        """The compiled function and the outside values it was built for
+        (``frontend.snapshot.Read``s: it is valid while they hold)."""
         try:
             types = tuple(type_of_python_value(a) for a in args)
         except TypeError as e:
             raise SrcadTypeError(f"{self.fn.__name__}(): {e}") from None
-        key = (spec, types)
-        fn = self._compiled.get(key)
-        if fn is None:
-            fn = self._same_arrays(spec, types, self._build(spec, types), self.compiled)
-            self._compiled[key] = fn
-        return fn
+        variants = self._compiled.setdefault((spec, types), [])
+        hit = _fresh_variant(variants, with_reads=True)
+        if hit is None:
+            fn, reads = self._build(spec, types)
+            hit = (self._same_arrays(spec, types, fn, self.compiled), reads)
+            _add_variant(variants, hit[1], hit[0])
+        return _zero_d(hit[0], spec, args), hit[1]
 
     def _same_arrays(self, spec: Spec, types, fn: Callable, get: Callable) -> Callable:
         """``fn`` for arguments that share no memory.  A function that writes into arrays
@@ -206,15 +213,15 @@ class Differentiable:
         def call(*a):
             outs = run(built.ir, *a)
             return _structure(built.out_struct, [_item(o) for o in outs])
-        return self._same_arrays(spec, types, _writing_back(call, built.arg_writes),
-                                 self.interpreted)
+        return _zero_d(self._same_arrays(spec, types, _writing_back(call, built.arg_writes),
+                                         self.interpreted), spec, args)
 
-    def _build(self, spec: Spec, types) -> Callable:
+    def _build(self, spec: Spec, types) -> tuple[Callable, tuple]:
         built = build_ir(self, spec, types)
         src = generate_module(built.ir, built.name, built.out_struct, built.what,
                              report_tape=spec.report_tape, adjoint_from=built.adjoint_from,
                              decorator=_decorator(self.parallel), boundscheck=self.boundscheck)
-        return _writing_back(load_function(src, built.name), built.arg_writes)
+        return _writing_back(load_function(src, built.name), built.arg_writes), built.reads
 
     def _entry(self, spec: Spec) -> Callable:
         entry = self._entries.get(spec)
@@ -271,6 +278,25 @@ def _item(o):
     return o.item() if np.ndim(o) == 0 and hasattr(o, "item") else o
 
 
+_VARIANTS = 8  # per argument types: IR / compiled code for this many sets of global values
+
+
+def _fresh_variant(variants: list, with_reads: bool = False):
+    """The most recent (reads, item) whose reads still hold, moved to the front; None if none
+    (``with_reads``: the pair, else the item)."""
+    for k, (reads, item) in enumerate(variants):
+        if fresh(reads):
+            if k:
+                variants.insert(0, variants.pop(k))
+            return (item, reads) if with_reads else item
+    return None
+
+
+def _add_variant(variants: list, reads: tuple, item) -> None:
+    variants.insert(0, (reads, item))
+    del variants[_VARIANTS:]
+
+
 def _structure(s, outs):
     if s is None:
         return None
@@ -287,6 +313,7 @@ class Built:
     what: str
     adjoint_from: int | None = None
     arg_writes: list[int] = field(default_factory=list)  # see _writing_back
+    reads: tuple = ()  # outside values folded in (frontend/snapshot.py)
 
 
 def _decorator(parallel: bool) -> str:
@@ -353,6 +380,7 @@ def _out_struct(ir: Function, base: int = 0):
 def build_ir(d: Differentiable, spec: Spec, types) -> Built:
     """Lower and transform for ``spec``; returns optimized IR and its output structure."""
     built = _build_ir(d, spec, types)
+    built.reads = d.lower(types, spec.arg_writes, spec.same).reads
     _prune_outputs(built)
     optimize(built.ir)
     make_inplace_safe(built.ir)  # copies where an in-place write would clobber a live array
@@ -439,30 +467,88 @@ def _adjoint_start(vj: Function) -> int | None:
     return next((k for k, op in enumerate(vj.body.ops) if id(op) in marks), None)
 
 
+# ----------------------------------------------------------------------------- 0-d arrays
+
+def _zero_d(fn: Callable, spec: Spec, args: tuple) -> Callable:
+    """``fn`` for arguments that include 0-d arrays (``np.array(2.0)``): they are scalars of
+    their dtype to srcad (``type_of_python_value``), so the call passes ``a[()]``, and the
+    gradient of such an argument is a 0-d array of its dtype (the cotangent has the
+    argument's shape, as in JAX; a float argument's gradient stays a float)."""
+    zero_d = {i: a.dtype for i, a in enumerate(args) if type(a) is np.ndarray and a.ndim == 0}
+    if not zero_d:
+        return fn
+    positions = _cotangent_positions(spec, args)
+
+    def wrap(grads, pos):
+        if isinstance(pos, int):
+            return grads if pos not in zero_d or grads is None else \
+                np.asarray(grads, zero_d[pos])
+        return tuple(wrap(g, p) for g, p in zip(grads, pos))
+
+    def call(*a):
+        out = fn(*(x[()] if type(x) is np.ndarray and x.ndim == 0 else x for x in a))
+        if positions is None:
+            return out
+        if spec.kind == "vjp" or (spec.kind == "grad" and spec.with_value):
+            return out[0], wrap(out[1], positions)
+        if spec.kind == "grad" and spec.has_aux:
+            return wrap(out[0], positions), out[1]
+        return wrap(out, positions)
+    return call
+
+
+def _cotangent_positions(spec: Spec, args: tuple):
+    """The argument position of each gradient in a transform's result, in its structure (an
+    int for a bare gradient); None for transforms without gradients."""
+    if spec.kind == "vjp":
+        return tuple(i for i, a in enumerate(args) if type_of_python_value(a).is_float)
+    if spec.kind not in ("grad", "hvp"):
+        return None
+    if spec.argnums is None:
+        return 0 if len(args) == 1 else tuple(range(len(args)))
+    return spec.argnums
+
+
 # ----------------------------------------------------------------------------- dispatch
 
 def _make_entry(d: Differentiable, spec: Spec) -> Callable:
     """A wrapper with the user function's own signature (names, defaults, keyword-only), so
     Python binds the arguments.  The hot path checks the argument types against the last
-    types seen (a monomorphic inline cache) and calls the compiled function; other types go
-    through one dictionary lookup (compiling on a miss)."""
-    table: dict[tuple, Callable] = {}
+    types seen (a monomorphic inline cache) and that each global, closure cell or attribute
+    folded into that code is still the object it was (``_srcad_w0['SCALE'] is _srcad_v0``),
+    and calls the compiled function; anything else goes to ``slow``: one dictionary lookup on
+    the argument types, a check of the folded values by value, and a compile on a miss (a
+    changed value gets code built for it)."""
+    table: dict[tuple, tuple] = {}
     params = list(d.signature.parameters.values())
     names = [p.name for p in params]
     ns: dict[str, object] = {}
+    installed: list = [None]  # slots of the reads the hot path checks now
 
     def slow(*args):
         key = tuple((a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args)
-        fn = table.get(key)
-        if fn is None:
-            fn = d.compiled(spec, args)
-            table[key] = fn
+        hit = table.get(key)
+        if hit is None or not fresh(hit[1]):
+            hit = d.compiled_with_reads(spec, args)
+            table[key] = hit
+        fn, reads = hit
         if not any(type(a) is np.ndarray for a in args):
             # arrays of another dtype or rank share the Python type: they keep the dict path
             for i, a in enumerate(args):
                 ns[f"_srcad_t{i}"] = type(a)
             ns["_srcad_fn"] = fn
+            install(reads)
         return fn(*args)
+
+    def install(reads):
+        slots = [r.slot() for r in reads]
+        if slots != installed[0]:
+            scope = dict(ns)  # the same signature, so entry's defaults still apply
+            exec(_entry_source(sig, names, [r.check(i) for i, r in enumerate(reads)]), scope)
+            entry.__code__ = scope["entry"].__code__
+            installed[0] = slots
+        for i, r in enumerate(reads):  # the objects there now (equal to those compiled for)
+            ns[f"_srcad_w{i}"], ns[f"_srcad_v{i}"] = r.where, r.current()
 
     sig = []
     for i, p in enumerate(params):
@@ -473,20 +559,32 @@ def _make_entry(d: Differentiable, spec: Spec) -> Callable:
         if p.kind is inspect.Parameter.KEYWORD_ONLY and "*" not in sig:
             sig.append("*")
         sig.append(text)
-    argl = ", ".join(names)
-    check = " and ".join(f"type({n}) is _srcad_t{i}" for i, n in enumerate(names)) or "True"
-    src = (f"def entry({', '.join(sig)}):\n"
-           f"    if {check}:\n"
-           f"        return _srcad_fn({argl})\n"
-           f"    return _srcad_slow({argl})\n")
     ns.update({"_srcad_slow": slow, "_srcad_fn": None})
     ns.update({f"_srcad_t{i}": None for i in range(len(names))})
-    exec(src, ns)
+    exec(_entry_source(sig, names, []), ns)
     entry = ns["entry"]
     entry.__name__ = f"{d.fn.__name__}_{spec.kind}"
     entry.__qualname__ = entry.__name__
     entry.__doc__ = f"srcad {spec.kind} of {d.fn.__qualname__}"
     return entry
+
+
+def _entry_source(sig: list[str], names: list[str], checks: list[str]) -> str:
+    """The entry: the type checks, then the checks of the folded values (a read that fails,
+    e.g. of a deleted global, sends the call to the slow path)."""
+    argl = ", ".join(names)
+    test = " and ".join([f"type({n}) is _srcad_t{i}" for i, n in enumerate(names)] + checks)
+    if not checks:
+        body = (f"    if {test or 'True'}:\n"
+                f"        return _srcad_fn({argl})\n")
+    else:
+        body = (f"    try:\n"
+                f"        hot = {test}\n"
+                f"    except Exception:\n"
+                f"        hot = False\n"
+                f"    if hot:\n"
+                f"        return _srcad_fn({argl})\n")
+    return f"def entry({', '.join(sig)}):\n{body}    return _srcad_slow({argl})\n"
 
 
 # ----------------------------------------------------------------------------- free functions
@@ -571,6 +669,8 @@ def jvp(f, primals: Sequence, tangents: Sequence, *, backend: str = "numba"):
 def _like(primal, tangent):
     """A tangent/cotangent in the primal's form (float, or an array of its dtype)."""
     if isinstance(primal, np.ndarray):
+        if primal.ndim == 0:  # a scalar to srcad (np.ascontiguousarray would make it 1-d)
+            return np.asarray(tangent, primal.dtype)[()]
         return np.ascontiguousarray(np.broadcast_to(tangent, primal.shape), primal.dtype)
     return float(tangent)
 
@@ -670,7 +770,8 @@ def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
             for e in _basis(args[p]):
                 t = [e if i == p else 0.0 for i in range(len(args))]
                 per.append(jvp(d, args, t)[1])
-            cols.append(_stack(per, np.shape(args[p])))
+            col = _stack(per, np.shape(args[p]))
+            cols.append(_as_0d(col) if type(args[p]) is np.ndarray and not args[p].ndim else col)
         out_is_tuple = any(isinstance(c, tuple) for c in cols)
         if isinstance(argnums, int):
             return cols[0]
@@ -679,6 +780,11 @@ def jacfwd(f, argnums=0, *, _ints_as_none: bool = False) -> Callable:
             return tuple(tuple(None if c is None else c[k] for c in cols) for k in range(n))
         return tuple(cols)
     return jac
+
+
+def _as_0d(x):
+    """Scalars (in tuples) as 0-d arrays: derivatives with respect to a 0-d array argument."""
+    return tuple(_as_0d(v) for v in x) if isinstance(x, tuple) else np.asarray(x)
 
 
 def _select(g, argnums, d, args):

@@ -226,10 +226,16 @@ def _apply(lw, prim, x, axes, keep, node):
     b = lw.b
     if x.type.ndim == 0:
         return x
-    if axes is None:
-        if keep:
-            raise UnsupportedSyntaxError("keepdims=True needs an axis for now", lw.loc(node))
+    if axes is None and keep:  # every axis, each kept as length 1
+        axes = tuple(range(x.type.ndim - 1, -1, -1))
+    if axes is None or (len(axes) == x.type.ndim and not keep):  # every axis: one reduction
         return b.emit(prim, x, axis=None, keepdims=False)
+    if prim in ("amax", "amin") and x.type.ndim > 2:
+        raise UnsupportedCallError(
+            f"np.{prim[1:]} along some axes (or with keepdims) of a {x.type.ndim}-d array is "
+            "not supported",
+            lw.loc(node), "reduce over all axes, or reshape to 2-D first (e.g. "
+            "x.reshape(-1, x.shape[-1]).max(axis=0))")
     for k in axes:  # descending, so earlier axes keep their numbers
         x = b.emit(prim, x, axis=k, keepdims=keep)
     return x

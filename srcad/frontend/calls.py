@@ -5,8 +5,10 @@ sin`` all resolve the same way.  A handler gets (lowerer, args, kwargs, node).
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import math
+import types
 
 import numpy as np
 
@@ -34,6 +36,38 @@ def checkpoint(r, every: int | None = None):
 def stop_gradient(x):
     """The identity, but derivatives do not flow through it (like ``jax.lax.stop_gradient``)."""
     return x
+
+
+def written_callee(node, callee) -> str:
+    """The callee as the source writes it (``np.random.normal``)."""
+    if isinstance(node, ast.Call):
+        return ast.unparse(node.func)
+    return getattr(callee, "__qualname__", None) or repr(callee)
+
+
+def no_rule(lw, callee, node) -> UnsupportedCallError:
+    """The located error for a call srcad cannot lower: no primitive, not a plain function."""
+    written = written_callee(node, callee)
+    module = getattr(callee, "__module__", None) or ""
+    owner = getattr(callee, "__self__", None)
+    if module.startswith("numpy.random") or isinstance(owner, (np.random.RandomState,
+                                                               np.random.Generator)):
+        what, hint = "a random number generator", (
+            "pass random numbers in as an argument: draw them before the call "
+            "(e.g. eps = rng.normal(size=n); f(x, eps)), so the function is deterministic")
+    elif isinstance(callee, types.MethodType) or (
+            owner is not None and not isinstance(owner, types.ModuleType)):
+        what, hint = f"a method of {type(owner).__name__}", (
+            "srcad compiles plain functions and the np/math functions it knows, not methods of "
+            "objects: compute the value outside and pass it in, write it with np/math "
+            "functions in a plain helper, or add a primitive (srcad/primitives)")
+    else:
+        what, hint = (f"{module}.{getattr(callee, '__qualname__', '')}".strip(".") or
+                      type(callee).__name__), (
+            "use np/math functions srcad knows, plain Python helpers (they are inlined), or "
+            "add a primitive for it (srcad/primitives)")
+    return UnsupportedCallError(f"srcad has no rule for the call to {written} ({what})",
+                                lw.loc(node), hint)
 
 
 def _args(lw, name, args, kwargs, node, n: int | tuple[int, int], names=()):

@@ -13,11 +13,13 @@ that contains ``break`` or ``return`` becomes a ``while`` whose condition tests 
 from __future__ import annotations
 
 import ast
+import types
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import (
+    SrcadError,
     SrcadNameError,
     SrcadRecursionError,
     SrcadTypeError,
@@ -28,7 +30,8 @@ from ..errors import (
 from ..ir.core import Builder, Function, Op, Region, Value, mark
 from ..ir.types import BOOL, I64, Type, promote
 from .arrays import Method, array_attribute, call_method, subscript
-from .calls import CALLS, VIEW_CALLS, VIEW_METHODS, checkpoint
+from .calls import CALLS, VIEW_CALLS, VIEW_METHODS, checkpoint, no_rule, written_callee
+from .snapshot import Read, should_record
 from .source import FuncInfo, parse_function
 
 RET, RETV, BRK, CONT = ".ret", ".retval", ".brk", ".cont"
@@ -140,6 +143,7 @@ def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = No
                 flat.append(final)
                 fn.arg_writes.append(i)
     body.yields = flat
+    fn.reads = tuple(lw.reads.values())  # valid while these still hold (snapshot.fresh)
     return fn
 
 
@@ -216,6 +220,8 @@ class Lowerer:
         self.node: ast.AST = info.tree
         self.parent: Lowerer | None = parent  # the caller, for inlined functions
         self.heap: Heap = parent.heap if parent is not None else Heap()
+        # globals, cells and attributes folded into the IR (frontend/snapshot.py)
+        self.reads: dict = parent.reads if parent is not None else {}
 
     def chain(self):
         lw = self
@@ -1060,11 +1066,25 @@ class Lowerer:
                                  "assign it on every path before this use")
         if v is _MISSING:
             try:
-                obj = self.info.lookup_global(name)
+                obj, kind, where = self.info.resolve_global(name)
             except KeyError:
                 raise SrcadNameError(f"name '{name}' is not defined", self.loc(node)) from None
+            if kind != "builtin":
+                self.record(kind, where, name, obj, node)
             return self.python_constant(obj)
         return v
+
+    def record(self, kind: str, where, name: str, obj, node) -> None:
+        """Note a value from outside the function that the IR depends on (snapshot.py)."""
+        if not should_record(kind, where, obj):
+            return
+        if isinstance(obj, np.ndarray):
+            raise self.unsupported(
+                f"'{name}' is a NumPy array from outside the function: srcad does not read "
+                "those (an array can change in place after compiling)", node,
+                "pass the array as an argument")
+        read = Read(kind, where, name, obj)
+        self.reads.setdefault(read.slot(), read)
 
     def python_constant(self, obj):
         """Numbers (and tuples of numbers) from globals and closures become constants."""
@@ -1086,6 +1106,7 @@ class Lowerer:
         except AttributeError:
             raise SrcadNameError(f"{getattr(base, '__name__', base)!s} has no attribute "
                                  f"'{node.attr}'", self.loc(node)) from None
+        self.record("attr", base, node.attr, obj, node)
         if isinstance(obj, (bool, int, float, np.floating, np.integer)):
             return self.b.const(obj)
         return obj
@@ -1206,19 +1227,23 @@ class Lowerer:
             return out if callee in VIEW_CALLS else self.fresh(out, m)
         if isinstance(callee, Differentiable):
             callee = callee.fn
-        if callable(callee) and hasattr(callee, "__code__") and callee.__name__ != "<lambda>":
+        if isinstance(callee, types.FunctionType) and callee.__name__ != "<lambda>":
             return self.inline(callee, args, kwargs, node)
-        name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", repr(callee))
-        raise UnsupportedCallError(f"srcad cannot compile a call to {name}", self.loc(node),
-                                   "use numpy/math functions srcad knows, or plain Python "
-                                   "functions (they are inlined)")
+        raise no_rule(self, callee, node)
 
     def inline(self, pyfn, args, kwargs, node):
         if pyfn in self.call_stack:
             raise SrcadRecursionError(
                 f"recursive call to {pyfn.__name__} is not supported", self.loc(node),
                 "srcad inlines calls; rewrite the recursion as a loop")
-        info = parse_function(pyfn)
+        try:
+            info = parse_function(pyfn)
+        except SrcadError as e:  # no source: say so at the call
+            if e.loc is not None:
+                raise
+            raise UnsupportedCallError(
+                f"srcad cannot inline the call to {written_callee(node, pyfn)}: {e.reason}",
+                self.loc(node), e.hint) from None
         import inspect
         try:
             bound = inspect.signature(pyfn).bind(*args, **kwargs)

@@ -33,20 +33,25 @@ class FuncInfo:
 
     def lookup_global(self, name: str):
         """Closure cells, then module globals, then builtins.  Raises KeyError if unknown."""
+        return self.resolve_global(name)[0]
+
+    def resolve_global(self, name: str) -> tuple[object, str, object]:
+        """(value, kind, where): kind "cell" (where: the closure cell), "global" (where: the
+        module's globals dict) or "builtin".  Raises KeyError if unknown."""
         code = self.fn.__code__
         if name in code.co_freevars and self.fn.__closure__:
             cell = self.fn.__closure__[code.co_freevars.index(name)]
             try:
-                return cell.cell_contents
+                return cell.cell_contents, "cell", cell
             except ValueError:
                 raise KeyError(name) from None
         g = self.fn.__globals__
         if name in g:
-            return g[name]
+            return g[name], "global", g
         b = g.get("__builtins__", __builtins__)
         b = b.__dict__ if isinstance(b, types.ModuleType) else b
         if name in b:
-            return b[name]
+            return b[name], "builtin", b
         raise KeyError(name)
 
 

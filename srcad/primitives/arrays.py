@@ -130,6 +130,16 @@ register(Primitive(
 
 # ----------------------------------------------------------------------------- reductions
 
+def _fold_reduction(name):
+    """A reduction of a 1-D array over its only axis is the full reduction (a scalar, not an
+    axis reduction whose adjoint would expand a scalar's dims)."""
+    def fold(b, xs, p):
+        if p["axis"] is not None and not p["keepdims"] and xs[0].type.ndim == 1:
+            return b.emit(name, xs[0], axis=None, keepdims=False)
+        return None
+    return fold
+
+
 def _reduced_type(t: Type, axis, keepdims) -> Type:
     if axis is None:
         return Type(t.dtype, t.ndim if keepdims else 0)
@@ -157,7 +167,7 @@ register(Primitive(
     "sum", 1, lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
     lambda ts, p: [_reduced_type(ts[0], p["axis"], p["keepdims"])], "none",
     jvp=lambda b, xs, outs, ts, p: [None if ts[0] is None else b.sum(ts[0], **p)],
-    vjp=_sum_vjp, cpu=_sum_cpu, domain=[(-2, 2)],
+    vjp=_sum_vjp, cpu=_sum_cpu, domain=[(-2, 2)], fold=_fold_reduction("sum"),
     extra={"test_params": {"axis": None, "keepdims": False}, "test_shape": [(2, 3)]},
     doc="np.sum(x, axis=None | int, keepdims)"))
 
@@ -203,6 +213,7 @@ for _name, _fn in (("amax", "max"), ("amin", "min")):
             getattr(np, _fn)),
         lambda ts, p: [_reduced_type(ts[0], p["axis"], p["keepdims"])], "none",
         jvp=_amax_jvp, vjp=_amax_vjp, cpu=_cpu, cost=2, domain=[(-2, 2)],
+        fold=_fold_reduction(_name),
         extra={"test_params": {"axis": None, "keepdims": False}, "test_shape": [(2, 3)]},
         doc=f"np.{_fn}(x, axis, keepdims); the derivative goes to the extremal entries"))
 

@@ -74,9 +74,18 @@ smooth("neg", np.negative, [lambda b, x, o: _c(b, o, -1.0)], "-{0}", coerce="sam
 
 
 def _pow_dx(b, x, y, o):
-    # d/dx x**y = y * x**(y-1); an integer exponent stays integer (x**1 for y == 2).
+    # d/dx x**y = y * x**(y-1); an integer exponent stays integer (x**1 for y == 2).  For
+    # y == 0 (int or float) the derivative is 0 everywhere, x == 0 included, where
+    # 0 * 0.0**-1 raises (ZeroDivisionError) or is nan: there the base becomes 1.  Only the
+    # point x == y == 0 changes (x**y is not continuous in y there), so d/dy of this partial
+    # stays right at y == 0, x != 0.  Other exponents keep the true value at x == 0: 1 for
+    # y == 1, inf for y == 0.5.
     one = _c(b, y, 1.0) if y.type.is_float else b.const(1, y.type)
-    return b.mul(y, b.pow(x, b.sub(y, one)))
+    if y.is_const:
+        return _c(b, o, 0.0) if y.const == 0 else b.mul(y, b.pow(x, b.sub(y, one)))
+    zero = _c(b, y, 0.0) if y.type.is_float else b.const(0, y.type)
+    at_zero = b.and_(b.eq(y, zero), b.eq(x, _c(b, x, 0.0)))
+    return b.mul(y, b.pow(b.select(at_zero, _c(b, x, 1.0), x), b.sub(y, one)))
 
 
 def _pow_dy(b, x, y, o):
@@ -171,36 +180,48 @@ smooth("abs", np.abs, [lambda b, x, o: b.sign(x)], "abs({0})", coerce="same",
 # ----------------------------------------------------------------------------- piecewise
 
 
-def _select_rules(pick_first):
-    """maximum/minimum: the derivative of the argument actually chosen (the first on ties)."""
+def _tie_rules(larger):
+    """maximum/minimum: the derivative of the argument chosen, and at a tie half to each
+    (JAX's rule).  Any other tie rule breaks identities at the kink: with the whole derivative
+    to the first argument, max(x, c) + min(x, c) == x + c has d/dx 2 at x == c; split evenly
+    (and |x|' = sign(x), 0 at 0) such sums, clip and the stable softplus keep their exact
+    derivative there.  ``larger(b, x, y)``: x is chosen (away from a tie)."""
+
+    def split(b, xs, zero):
+        return b.eq(*xs), larger(b, *xs), _c(b, zero, 0.5)
 
     def jvp(b, xs, outs, ts, params):
         tx, ty = ts
-        c = pick_first(b, *xs)
-        return [widen(b, b.select(c, tx if tx is not None else _c(b, outs[0], 0.0),
-                                  ty if ty is not None else _c(b, outs[0], 0.0)), outs[0])]
+        if tx is None and ty is None:
+            return [None]
+        z = _c(b, outs[0], 0.0)
+        tx, ty = tx if tx is not None else z, ty if ty is not None else z
+        tie, c, half = split(b, xs, outs[0])
+        return [widen(b, b.select(tie, b.mul(half, b.add(tx, ty)), b.select(c, tx, ty)),
+                      outs[0], xs)]
 
     def vjp(b, xs, outs, cts, params, active):
         ct = cts[0]
         if ct is None:
             return [None, None]
-        c = pick_first(b, *xs)
-        z = _c(b, ct, 0.0)
-        return [fit(b, b.select(c, ct, z), xs[0]) if active[0] else None,
-                fit(b, b.select(c, z, ct), xs[1]) if active[1] else None]
+        tie, c, half = split(b, xs, ct)
+        z, shared = _c(b, ct, 0.0), b.mul(half, ct)
+        return [fit(b, b.select(tie, shared, b.select(c, ct, z)), xs[0]) if active[0] else None,
+                fit(b, b.select(tie, shared, b.select(c, z, ct)), xs[1]) if active[1] else None]
     return jvp, vjp
 
 
-_jvp, _vjp = _select_rules(lambda b, x, y: b.ge(x, y))
+_jvp, _vjp = _tie_rules(lambda b, x, y: b.gt(x, y))
 register(Primitive("maximum", 2, np.maximum, TYPE_RULES["same"], "same", _jvp, _vjp,
                    "max({0}, {1})", domain=[(-1, 0), (0.5, 1)], pointwise=True))
-_jvp, _vjp = _select_rules(lambda b, x, y: b.le(x, y))
+_jvp, _vjp = _tie_rules(lambda b, x, y: b.lt(x, y))
 register(Primitive("minimum", 2, np.minimum, TYPE_RULES["same"], "same", _jvp, _vjp,
                    "min({0}, {1})", domain=[(-1, 0), (0.5, 1)], pointwise=True))
 
 
 def _select_type(types, params):
-    return [promote(*types[1:])]
+    # the dtype of the sides, the rank of all three: np.where(x > 0, 1.0, c) is an array
+    return [Type(promote(*types[1:]).dtype, max(t.ndim for t in types))]
 
 
 def _select_jvp(b, xs, outs, ts, params):
@@ -209,7 +230,7 @@ def _select_jvp(b, xs, outs, ts, params):
         return [None]
     z = _c(b, outs[0], 0.0)
     return [widen(b, b.select(xs[0], ta if ta is not None else z, tb if tb is not None else z),
-                  outs[0])]
+                  outs[0], xs)]
 
 
 def _select_vjp(b, xs, outs, cts, params, active):
