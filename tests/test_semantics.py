@@ -82,3 +82,22 @@ def test_helper_returning_a_value_and_none_is_located():
     with pytest.raises(srcad.SrcadTypeError, match=r"test_semantics\.py:\d+:\d+: "
                        r"_value_or_none returns a value on some paths and None on others"):
         srcad.differentiate(mixed_returns)(0.5)
+
+
+def mixed_then_loop_write(x, c):
+    h0 = x * 1.0
+    if c > 0.0:
+        h = 2.0 * h0
+    else:
+        h = h0
+    for i in range(1):
+        h[0] = 100.0
+    return np.sum(h0)
+
+
+def test_write_in_a_loop_through_one_of_several_arrays():
+    """h is h0 on one path only; a write through h inside a loop may change h0: reading h0
+    afterwards is refused with the reason (it returned h0's old value silently)."""
+    with pytest.raises(srcad.SrcadError, match=r"'h0' cannot be used here: it may be the "
+                       r"same array as 'h'"):
+        srcad.differentiate(mixed_then_loop_write)(np.ones(3), -1.0)

@@ -252,7 +252,7 @@ class Reverse:
         for r in op.regions:
             ar = Region()
             ab = Builder(ar, op.loc)
-            local: dict[Value, Value] = {}
+            local = _BranchAdjoints(r, adj, self.owned)
             self.cur = dict(cur0)
             for y, o in zip(r.yields, op.outputs):  # the buffer as the code after the if left it
                 if o.type.ndim and y not in cur0:
@@ -275,8 +275,13 @@ class Reverse:
         bufs = [Value(v.type, v.name) for v in written]
         b.append(Op("if", [op.inputs[0]], outs + bufs, {}, [ar for _, ar, _, _, _ in branches],
                     op.loc))
+        threaded = set().union(*(local.threaded for _, _, local, _, _ in branches))
         for v, o in zip(outer, outs):
-            self.accumulate(b, adj, v, o)
+            if v in threaded:  # the branches updated v's adjoint buffer: this is it now
+                adj[v] = o
+                self.owned.add(o)
+            else:
+                self.accumulate(b, adj, v, o)
         for v, o in zip(written, bufs):
             self.cur[v] = o
 
@@ -558,6 +563,28 @@ class _ThreadedAdjoints(dict):
             self._outer(v)
             return dict.get(self, v, default)
         return dict.pop(self, v, default)
+
+
+class _BranchAdjoints(dict):
+    """Adjoints inside a branch of an adjoint ``if``.  An array from outside the ``if`` whose
+    adjoint is already a buffer this transform owns is updated in that buffer (threaded
+    through the branch, yielded by it), so a branch that adds ``x_bar[i] += c`` costs O(1),
+    not a zero array of x's shape added after the ``if`` (quadratic in a loop)."""
+
+    def __init__(self, region: Region, outer: dict, owned: set[Value]):
+        super().__init__()
+        self.defined = {o for op in region.walk() for o in op.outputs} | {
+            p for op in region.walk() for reg in op.regions for p in reg.params}
+        self.outer = outer
+        self.owned = owned
+        self.threaded: set[Value] = set()
+
+    def get(self, v, default=None):
+        if (v.type.ndim and v not in self.defined and not dict.__contains__(self, v)
+                and self.outer.get(v) in self.owned):
+            self[v] = self.outer[v]
+            self.threaded.add(v)
+        return dict.get(self, v, default)
 
 
 def _written_outer(op: Op, clobbered: set[Value]) -> list[Value]:

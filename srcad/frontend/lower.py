@@ -263,7 +263,7 @@ class Lowerer:
                     f"it may be the same array as '{written}' (that depends on the path "
                     f"taken: a branch, or a loop that may run no iteration), and line {line} "
                     f"wrote into '{written}'; srcad cannot tell whether that write changed "
-                    f"'{n}'")
+                    + (f"the caller's array '{n[len(ARG):]}'" if n.startswith(ARG) else f"'{n}'"))
             return v
         for lw in self.chain():
             for n, v in list(lw.env.items()):
@@ -526,7 +526,10 @@ class Lowerer:
         finally:
             self.b, self.env = saved_b, saved_env
             for lw, env in callers:  # writes inside the region were forwarded into them
+                stale = {n: v for n, v in lw.env.items()
+                         if isinstance(v, Stale) and isinstance(env.get(n), Value)}
                 lw.env = env
+                lw.env.update(stale)  # a write in the region may have changed them
 
     def branch_if(self, cond: Value, then_fn, else_fn) -> None:
         """Lower an if statement (both branches update the environment)."""
@@ -580,8 +583,9 @@ class Lowerer:
             if any(isinstance(v, Unbound) for v in vals):
                 bound = [v for v in vals if not isinstance(v, Unbound)]
                 # a branch that has left the block (return/break/continue) never reads the
-                # name again: a placeholder stands in for it there
-                if bound and (name == RETV or all(
+                # name again: a placeholder stands in for it there (not for an argument's
+                # array, which the caller sees after a return)
+                if bound and (name == RETV or not name.startswith(ARG) and all(
                         ex or not isinstance(v, Unbound) for v, ex in zip(vals, exited))):
                     if not isinstance(bound[0], (Value, TupleV)):
                         if all(v is bound[0] for v in bound):
@@ -846,6 +850,8 @@ class Lowerer:
             for i, p in zip(uniq, carry_params):
                 if leaves[i] in self.heap.views:
                     self.heap.views[p] = self.heap.views[leaves[i]]
+                if leaves[i] in self.heap.mixed:  # one of several arrays, by the path taken
+                    self.heap.mixed[p] = self.heap.mixed[leaves[i]]
                 if leaves[i].type.ndim:
                     self.heap.roots[p] = self.heap.root(leaves[i])
 
@@ -987,6 +993,9 @@ class Lowerer:
                     f"'{lost[n]}' and then rebinds '{lost[n]}' to another array")
             for i, o in zip(uniq, outs):
                 self.forward_callers(leaves[i], o)
+            for n, v in env_end.items():  # made stale by a write in the body: stays so
+                if isinstance(v, Stale) and isinstance(self.env.get(n), Value):
+                    self.env[n] = v
             break
         else:
             raise SrcadTypeError("could not settle the types of loop-carried variables",

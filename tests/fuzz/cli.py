@@ -111,7 +111,7 @@ class Summary:
             self.refusals[message][construct] += 1
             if len(self.refusal_seeds[message]) < 4:
                 self.refusal_seeds[message].append(r.program.seed)
-        if r.failed:
+        if r.failed or r.outcome == "singular":
             self.failures[r.signature].append(r)
         if r.arg_state is not None:
             self.arg_state += 1
@@ -121,7 +121,7 @@ class Summary:
     def print(self, out=sys.stdout) -> None:
         p = lambda *a: print(*a, file=out)  # noqa: E731
         p(f"\n== {self.n} programs")
-        for k in ("ok", "refused") + FAIL_CLASSES + ("invalid",):
+        for k in ("ok", "refused") + FAIL_CLASSES + ("singular", "invalid"):
             p(f"  {k:12s} {self.outcomes.get(k, 0)}")
         p(f"  ({self.fd_skipped} compared with finite differences at no point: the two steps "
           "disagreed, a kink or a branch switch)")

@@ -16,6 +16,7 @@ with a counter incremented first thing in the body.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -71,6 +72,16 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "int_arith": 1.0,       # k + 1, k % 3, float(k) * x, len(a)
     "const_array": 0.6,     # np.ones(n), np.zeros_like(a), np.full(...)
 }
+
+
+_VIEW = re.compile(r"^[A-Za-z_]\w*(\[[^\[\]]*\])+(\.T)?$")
+
+
+def _own(rhs: str) -> str:
+    """A right side that is a bare view (``A[:, 2]``) is copied: NumPy copies an overlapping
+    strided view into its own array element by element (``A[1] = A[:, 2]`` reads A[1, 2]
+    after writing it), an artefact srcad does not reproduce (it reads the right side first)."""
+    return f"{rhs}.copy()" if _VIEW.match(rhs) else rhs
 
 
 @dataclass(frozen=True)
@@ -615,7 +626,7 @@ class Generator:
         r = self.r
         if scalar_ok and r.random() < 0.3:
             return self.fexpr(sc, 1)
-        return self.aexpr(sc, shape, 2)
+        return _own(self.aexpr(sc, shape, 2))
 
     def s_slice_write(self, sc, ctx, ind, aug=False):
         r = self.r
