@@ -8,6 +8,8 @@
   operand itself when no summing is needed (srcad/passes/inplace.py).
 * Reads of parts of a row ``r = W[k]`` (``r[:2]``, ``r[j]``) add their cotangents straight into
   W's adjoint (``W_bar[k, :2] += ...``), with no zero-filled adjoint buffer for the row.
+* An element read inside a branch in a loop adds its cotangent into the loop's adjoint buffer
+  (``x_bar[i - 1] += ...`` in the adjoint ``if``), with no zero array per iteration.
 
 Gradients are checked against central finite differences, compiled and interpreted."""
 import numpy as np
@@ -162,3 +164,23 @@ def test_shallow_products_are_recomputed_deep_ones_taped(depth):
     src = srcad.show(products_in_loop, X, W, argnums=(0, 1))
     test = f" > {srcad.ad.reverse.RECOMPUTE_DEPTH}\n"  # on the product's a.shape[1]
     assert src.count(test) >= 2 and "np.full((0, 0,), 0.0, np.float64)" in src
+
+
+def branchy(x):
+    s = 0.0
+    for i in range(1, x.shape[0]):
+        if x[i] > 0.0:
+            s += x[i - 1] * x[i]
+    return s
+
+
+def test_element_reads_in_a_branch_allocate_nothing_per_iteration():
+    """The adjoint if updates the loop's x_bar in place: the gradient's allocations do not
+    grow with the trip count (it made and added a zeros_like(x) per iteration: quadratic)."""
+    rng = np.random.default_rng(3)
+    small, big = rng.standard_normal(8), rng.standard_normal(400)
+    g = srcad.grad(branchy)
+    g(small)
+    assert nrt_allocations(g, (small,)) == nrt_allocations(g, (big,))
+    for backend in ("numba", "interpret"):
+        check_grads(branchy, (small,), backend=backend)
