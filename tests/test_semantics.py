@@ -101,3 +101,81 @@ def test_write_in_a_loop_through_one_of_several_arrays():
     with pytest.raises(srcad.SrcadError, match=r"'h0' cannot be used here: it may be the "
                        r"same array as 'h'"):
         srcad.differentiate(mixed_then_loop_write)(np.ones(3), -1.0)
+
+
+# Aliasing that changes inside a helper or a loop (found by the fuzzer: silent wrong values).
+
+def _write_then_rebind_in_loop(P, v):
+    for i in range(0, 2, 2):
+        P[0] -= v
+        P = P * 0.88
+
+
+def helper_loop_writes_then_rebinds(a, z):
+    _write_then_rebind_in_loop(a, z)
+    return np.sum(a)
+
+
+def _write_or_rebind(P, p):
+    if p < 3.0:
+        P[1] -= 3.0
+    else:
+        P = P + P
+
+
+def helper_branch_writes_or_rebinds(a, y):
+    _write_or_rebind(a, a[0] * y)
+    return np.sum(a * a)
+
+
+def _shift_view(P):
+    for i in range(1, P.shape[0]):
+        P[2:3] = np.sin(1.0)
+        P = P[1:4]
+
+
+def view_carried_into_the_next_iteration(x):
+    c = np.ones(4) * x
+    _shift_view(c)
+    return np.sum(c)
+
+
+def alias_made_in_the_loop(x, c):
+    b = 2.0 - c
+    v1 = np.linspace(1.0, 1.0, 3)
+    j = 0
+    while j < 4:
+        j += 1
+        b[-2] += x
+        b = v1
+    return np.sum(b)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (helper_branch_writes_or_rebinds, (np.array([-0.7, 0.3, 1.3, 1.3]), 0.5)),
+    (helper_branch_writes_or_rebinds, (np.array([0.7, 0.3, 1.3, 1.3]), 9.0)),
+])
+def test_caller_sees_the_writes_of_the_branch_taken(fn, args):
+    """A helper writes its argument in one branch and rebinds it in the other: the caller's
+    array is the written one or the original, by the branch taken (it stayed the original)."""
+    expected = fn(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+    for run in (srcad.differentiate(fn), lambda *a: srcad.interpret(fn, *a)):
+        assert run(*[a.copy() if isinstance(a, np.ndarray) else a for a in args]) == \
+            pytest.approx(expected, rel=1e-14)
+    for backend in ("interpret", "numba"):
+        check_grads(fn, args, backend=backend)
+
+
+@pytest.mark.parametrize("fn, args, message", [
+    (helper_loop_writes_then_rebinds, (np.array([1.0, -0.4]), 0.6),
+     "'a' cannot be used here: the loop at line \\d+ writes into it and then makes the name"),
+    (view_carried_into_the_next_iteration, (1.0,),
+     "'P' is a view of another array"),
+    (alias_made_in_the_loop, (0.7, np.array([0.3, 0.7, 0.4])),
+     "'v1' cannot be used here: it may be the same array as 'b'"),
+])
+def test_aliasing_that_changes_across_iterations_is_refused(fn, args, message):
+    """Each returned a silently wrong value: the writes of later iterations went through an
+    array the frontend took for a new one."""
+    with pytest.raises(srcad.SrcadError, match=r"test_semantics\.py:\d+:\d+: " + message):
+        srcad.differentiate(fn)(*args)

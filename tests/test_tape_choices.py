@@ -184,3 +184,24 @@ def test_element_reads_in_a_branch_allocate_nothing_per_iteration():
     assert nrt_allocations(g, (small,)) == nrt_allocations(g, (big,))
     for backend in ("numba", "interpret"):
         check_grads(branchy, (small,), backend=backend)
+
+
+def loop_in_branch(a, n, x, A):
+    if x <= 0.46:
+        for i in range(2, 3):
+            A[i] -= a[0]
+    A[:] = a[n]
+    return np.sum(A * A)
+
+
+@pytest.mark.parametrize("x", [-0.4, 0.9])
+@pytest.mark.parametrize("backend", ["numba", "interpret"])
+def test_loop_in_an_adjoint_branch_keeps_the_adjoint_before_it(x, backend):
+    """A loop inside a branch threads a's adjoint through the branch: it starts from the
+    adjoint accumulated after the if (the branch started from zeros and lost it: found by the
+    fuzzer in the first version of the threading)."""
+    args = (np.array([1.5, 0.5, 0.8]), 2, x, np.array([[1.4, -1.3], [-0.6, 0.9], [1.1, -1.0]]))
+    check_grads(loop_in_branch, args, backend=backend)
+    g = srcad.grad(loop_in_branch, argnums=0)(*[v.copy() if isinstance(v, np.ndarray) else v
+                                                for v in args])
+    np.testing.assert_allclose(g, [0.0, 0.0, 2 * 0.8 * 6], rtol=1e-14)

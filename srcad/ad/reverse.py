@@ -579,12 +579,19 @@ class _BranchAdjoints(dict):
         self.owned = owned
         self.threaded: set[Value] = set()
 
-    def get(self, v, default=None):
-        if (v.type.ndim and v not in self.defined and not dict.__contains__(self, v)
-                and self.outer.get(v) in self.owned):
+    def _seed(self, v) -> None:
+        if (v.type.ndim and v not in self.defined and v not in self.threaded
+                and not dict.__contains__(self, v) and self.outer.get(v) in self.owned):
             self[v] = self.outer[v]
             self.threaded.add(v)
+
+    def get(self, v, default=None):
+        self._seed(v)
         return dict.get(self, v, default)
+
+    def pop(self, v, default=None):  # e.g. a loop in the branch threading v's adjoint
+        self._seed(v)
+        return dict.pop(self, v, default)
 
 
 def _written_outer(op: Op, clobbered: set[Value]) -> list[Value]:

@@ -261,7 +261,8 @@ class Lowerer:
                                           or heap.mixed.get(v, frozenset()) & maybe):
                 return MaybeWritten(
                     f"it may be the same array as '{written}' (that depends on the path "
-                    f"taken: a branch, or a loop that may run no iteration), and line {line} "
+                    f"taken: a branch, a loop that may run no iteration, or what an earlier "
+                    f"iteration left), and line {line} "
                     f"wrote into '{written}'; srcad cannot tell whether that write changed "
                     + (f"the caller's array '{n[len(ARG):]}'" if n.startswith(ARG) else f"'{n}'"))
             return v
@@ -513,8 +514,10 @@ class Lowerer:
 
     # -- if --------------------------------------------------------------------------------
 
-    def in_region(self, fn) -> tuple[Region, dict]:
-        """Run ``fn`` with a fresh region and a copy of the environment."""
+    def in_region(self, fn) -> tuple[Region, dict, dict]:
+        """Run ``fn`` with a fresh region and a copy of the environment.  Returns the region,
+        the environment at its end, and the callers' names (of an inlined helper) that the
+        region changed (writes into their arrays), as {(caller, name): value at the end}."""
         region = Region()
         saved_b, saved_env = self.b, self.env
         callers = [(lw, dict(lw.env)) for lw in self.chain() if lw is not self]
@@ -522,7 +525,9 @@ class Lowerer:
         self.env = dict(saved_env)
         try:
             fn()
-            return region, self.env
+            changed = {(lw, n): v for lw, env in callers for n, v in lw.env.items()
+                       if env.get(n) is not v}
+            return region, self.env, changed
         finally:
             self.b, self.env = saved_b, saved_env
             for lw, env in callers:  # writes inside the region were forwarded into them
@@ -537,11 +542,11 @@ class Lowerer:
             (then_fn if cond.const else else_fn)()
             return
         node = self.node
-        rt, env_t = self.in_region(then_fn)
+        then = self.in_region(then_fn)
         self.at(node)
-        re_, env_e = self.in_region(else_fn)
+        orelse = self.in_region(else_fn)
         self.at(node)
-        self.env = self.merge(cond, [(rt, env_t), (re_, env_e)], node)
+        self.env = self.merge(cond, [then, orelse], node)
 
     def if_expr(self, cond: Value, then_fn, else_fn):
         """Lower ``a if c else b`` (functions return the branch values)."""
@@ -550,23 +555,38 @@ class Lowerer:
             return then_fn() if cond.const else else_fn()
 
         def wrap(f):
-            return lambda: self.env.__setitem__(key, f())
+            def run():
+                value = f()  # (may replace self.env: an if inside the expression)
+                self.env[key] = value
+            return run
         node = self.node
-        rt, env_t = self.in_region(wrap(then_fn))
-        re_, env_e = self.in_region(wrap(else_fn))
+        then = self.in_region(wrap(then_fn))
+        orelse = self.in_region(wrap(else_fn))
         self.at(node)
-        env = self.merge(cond, [(rt, env_t), (re_, env_e)], node, only=(key,))
-        return env[key]
+        self.env = self.merge(cond, [then, orelse], node)  # (a helper may write arrays)
+        return self.env.pop(key)
 
-    def merge(self, cond: Value, branches, node, only=None) -> dict:
+    def merge(self, cond: Value, branches, node) -> dict:
+        """The environment after an if: each name bound differently in the branches (and
+        each caller's name a branch changed, by writing into its array) becomes a result of
+        the if op.  ``branches``: (region, environment, changed callers' names) of each."""
         env0 = self.env
         merged = dict(env0)
-        names = only if only is not None else list(
-            dict.fromkeys(n for _, env in branches for n in env))
+        names = list(dict.fromkeys(n for _, env, _ in branches for n in env))
         slots: list[tuple[str, list]] = []  # name, per-branch structured values
-        exited = [any(env.get(f) is True for f in FLAGS) for _, env in branches]
+        exited = [any(env.get(f) is True for f in FLAGS) for _, env, _ in branches]
+        for key in dict.fromkeys(k for _, _, changed in branches for k in changed):
+            lw, n = key
+            vals = [changed.get(key, lw.env.get(n)) for _, _, changed in branches]
+            stale = [v for v in vals if isinstance(v, Unbound)]
+            if stale:
+                lw.env[n] = stale[0]
+            elif all(v is vals[0] for v in vals):
+                lw.env[n] = vals[0]
+            elif all(isinstance(v, (Value, TupleV)) for v in vals):
+                slots.append((key, vals))
         for name in names:
-            vals = [env.get(name, _MISSING) for _, env in branches]
+            vals = [env.get(name, _MISSING) for _, env, _ in branches]
             if all(v is vals[0] for v in vals):
                 merged[name] = vals[0]
                 continue
@@ -576,7 +596,7 @@ class Lowerer:
                     merged[name] = vals[0]
                     continue
                 vals = [self.const_in(r, v) if isinstance(v, bool) else v
-                        for (r, _), v in zip(branches, vals)]
+                        for (r, _, _), v in zip(branches, vals)]
             if any(isinstance(v, Unbound) for v in vals):
                 vals = [v.fallback if isinstance(v, Unbound) and v.fallback is not None else v
                         for v in vals]
@@ -593,7 +613,7 @@ class Lowerer:
                             continue
                     else:
                         vals = [self.zeros_in(r, bound[0]) if isinstance(v, Unbound) else v
-                                for (r, _), v in zip(branches, vals)]
+                                for (r, _, _), v in zip(branches, vals)]
                 if any(isinstance(v, Unbound) for v in vals):
                     stale = [v for v in vals if isinstance(v, Stale)]
                     merged[name] = stale[0] if stale else Unbound(
@@ -617,10 +637,11 @@ class Lowerer:
         leaves: list[list[Value]] = []
         trees = []
         for name, vals in slots:
-            flat = [self._flatten(v, name, node) for v in vals]
+            text = name if isinstance(name, str) else name[1]
+            flat = [self._flatten(v, text, node) for v in vals]
             shape = [len(f) if isinstance(vals[0], TupleV) else None for f in flat]
             if len(set(shape)) != 1:
-                raise SrcadTypeError(f"'{name}' has different tuple sizes in the branches",
+                raise SrcadTypeError(f"'{text}' has different tuple sizes in the branches",
                                      self.loc(node))
             trees.append((name, shape[0]))
             for k in range(len(flat[0])):
@@ -628,7 +649,7 @@ class Lowerer:
         # Names bound to the same values in every branch (aliases of one array) share a result.
         unique = list(dict.fromkeys(tuple(leaf) for leaf in leaves))
         out_types = [promote(*(v.type for v in leaf)) for leaf in unique]
-        for bi, (region, _) in enumerate(branches):
+        for bi, (region, _, _) in enumerate(branches):
             b = Builder(region, self.b.loc)
             region.yields = [self.coerce(b, leaf[bi], t) for leaf, t in zip(unique, out_types)]
         by_leaf = {}
@@ -636,19 +657,18 @@ class Lowerer:
             nm = leaf[0].name if all(v.name == leaf[0].name for v in leaf) else None
             by_leaf[leaf] = Value(t, nm)
         outs = [by_leaf[tuple(leaf)] for leaf in leaves]
-        self.b.append(Op("if", [cond], list(by_leaf.values()), {}, [r for r, _ in branches]))
+        self.b.append(Op("if", [cond], list(by_leaf.values()), {},
+                         [r for r, _, _ in branches]))
         for leaf, out in by_leaf.items():
             self.track(leaf, out)
         k = 0
         for name, size in trees:
-            if size is None:
-                merged[name] = outs[k]
-                k += 1
-            else:
-                merged[name] = TupleV(tuple(outs[k:k + size]))
-                k += size
-        for name, _ in slots:  # an array written in a branch: callers see the merged version
-            self.forward_callers(env0.get(name), merged[name])
+            value = outs[k] if size is None else TupleV(tuple(outs[k:k + size]))
+            k += 1 if size is None else size
+            if isinstance(name, str):
+                merged[name] = value
+            else:  # a caller's name: the array as the branch taken left it
+                name[0].env[name[1]] = value
         return merged
 
     def track(self, sources, out: Value) -> None:
@@ -820,6 +840,10 @@ class Lowerer:
                 v = self.b.const(v)
             if isinstance(v, (Value, TupleV)):
                 carried[n] = v
+        # carries the body leaves as a view or as one of several arrays: (view root, roots);
+        # roots made in the body count as one, ``inner``
+        body_makes: dict[str, tuple] = {}
+        before, inner = mark(), Value(BOOL, "loop body")
         for _attempt in range(8):
             leaves, trees = [], []
             for n, v in carried.items():
@@ -854,6 +878,15 @@ class Lowerer:
                     self.heap.mixed[p] = self.heap.mixed[leaves[i]]
                 if leaves[i].type.ndim:
                     self.heap.roots[p] = self.heap.root(leaves[i])
+                # what the body leaves in the carry the next iteration starts with
+                later = body_makes.get(leaf_names[i][0])
+                if later is not None:
+                    view, mixed = later
+                    if view is not None:
+                        self.heap.views.setdefault(p, view)
+                    if mixed:
+                        self.heap.mixed[p] = self.heap.mixed.get(p, frozenset()) | mixed | {
+                            self.heap.root(leaves[i])}
 
             def bind(env, values):
                 k = 0
@@ -879,22 +912,32 @@ class Lowerer:
                         if isinstance(v, Value):
                             c = self.b.and_(self.b.not_(v), c)
                     self.env[".cond"] = c
-                cr, cenv = self.in_region(lower_cond)
+                cr, cenv, _ = self.in_region(lower_cond)
                 cond_region.ops = cr.ops
                 cond_region.yields = [cenv[".cond"]]
 
             start: dict[str, object] = {}
+            # names of the callers (of an inlined helper) bound to a carried array: they see
+            # the body's writes into it, as long as the carry stays that array
+            in_callers = [(lw, n, j) for lw in self.chain() if lw is not self
+                          for n, v in lw.env.items() if isinstance(v, Value) and v.type.ndim
+                          for j, i in enumerate(uniq) if v is leaves[i]]
+            callers_end: dict[tuple, object] = {}
 
             def lower_body():
                 bind(self.env, carry_params)
                 start.update(self.env)
+                for lw, n, j in in_callers:
+                    lw.env[n] = carry_params[j]
                 # The loop condition tested the flags: inside the body none is set.
                 self.env.update({CONT: False, BRK: False, RET: False})
                 if setup is not None:
                     setup(region.params, self.env)
                 self.block(body_stmts)
+                for lw, n, j in in_callers:
+                    callers_end[id(lw), n] = lw.env.get(n)
             writes = self.heap.writes
-            r, env_end = self.in_region(lower_body)
+            r, env_end, _ = self.in_region(lower_body)
             wrote = self.heap.writes != writes  # the body writes into an array in place
             self.at(node)
             region.ops = r.ops
@@ -947,7 +990,32 @@ class Lowerer:
                         env_end[n] is not v):
                     carried[n] = v
                     changed = True
+            own = [set() for _ in uniq]  # the names of each carry (its leaves and aliases)
+            for i, j in enumerate(slot):
+                own[j].add(leaf_names[i][0])
+            for n, m in aliases.items():
+                own[next(j for i, j in enumerate(slot) if leaf_names[i][0] == m)].add(n)
             for j, (p, y) in enumerate(zip(carry_params, yields)):
+                view, roots = self.heap.views.get(y), self.heap.mixed.get(y, frozenset())
+                if p.type.ndim and wrote:
+                    # a name that ends the body bound to this carry's array without being
+                    # one of its names (b = v1): the next iteration may write through one
+                    # into the other
+                    for n, v in env_end.items():
+                        if v is y and n not in own[j] and not n.startswith(ARG):
+                            k = next((k for k in range(len(uniq)) if n in own[k]), None)
+                            start = self.env.get(n) if k is None else leaves[uniq[k]]
+                            if isinstance(start, Value):
+                                roots = roots | {self.heap.root(start), self.heap.root(p)}
+                if p.type.ndim and (view is not None or roots):  # the next iteration's start
+                    key = leaf_names[uniq[j]][0]
+                    made = (None if view is None else view if view.id < before else inner,
+                            frozenset(v if v.id < before else inner for v in roots))
+                    old = body_makes.get(key, (None, frozenset()))
+                    new = (old[0] or made[0], old[1] | made[1])
+                    if new != old:
+                        body_makes[key] = new
+                        changed = True
                 t = promote(p.type, y.type)
                 if t != p.type:
                     changed = True
@@ -993,6 +1061,14 @@ class Lowerer:
                     f"'{lost[n]}' and then rebinds '{lost[n]}' to another array")
             for i, o in zip(uniq, outs):
                 self.forward_callers(leaves[i], o)
+            for lw, n, j in in_callers:
+                end = callers_end.get((id(lw), n))
+                if end is not carry_params[j] and end is not yields[j]:
+                    # written in some iteration, then the carry became another array
+                    lw.env[n] = end if isinstance(end, Stale) else Stale(
+                        f"the loop at line {self.loc(node).line} writes into it and then "
+                        "makes the name it wrote through another array; srcad cannot tell "
+                        "which iterations' writes reached it")
             for n, v in env_end.items():  # made stale by a write in the body: stays so
                 if isinstance(v, Stale) and isinstance(self.env.get(n), Value):
                     self.env[n] = v

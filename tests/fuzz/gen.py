@@ -15,8 +15,8 @@ with a counter incremented first thing in the body.
 """
 from __future__ import annotations
 
+import ast
 import random
-import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -74,14 +74,17 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
-_VIEW = re.compile(r"^[A-Za-z_]\w*(\[[^\[\]]*\])+(\.T)?$")
-
-
 def _own(rhs: str) -> str:
-    """A right side that is a bare view (``A[:, 2]``) is copied: NumPy copies an overlapping
-    strided view into its own array element by element (``A[1] = A[:, 2]`` reads A[1, 2]
-    after writing it), an artefact srcad does not reproduce (it reads the right side first)."""
-    return f"{rhs}.copy()" if _VIEW.match(rhs) else rhs
+    """A right side that is a bare view (``A[:, 2]``, ``A[i].T``) is copied: NumPy copies an
+    overlapping strided view into its own array element by element (``A[1] = A[:, 2]`` reads
+    A[1, 2] after writing it), an artefact srcad does not reproduce (it reads the right side
+    first)."""
+    node = ast.parse(rhs, mode="eval").body
+    while isinstance(node, ast.Subscript) or (isinstance(node, ast.Attribute) and
+                                              node.attr == "T"):
+        node = node.value
+    view = isinstance(node, ast.Name) and node.id not in ("np", "math") and rhs != node.id
+    return f"{rhs}.copy()" if view else rhs
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ import numpy as np
 
 import srcad
 from srcad.api import Spec
+from srcad.testing import _unflatten  # a cotangent in the output's structure
 
 from .gen import Program
 
@@ -261,16 +262,6 @@ def _shift(args, floats, u, eps):
     for i, ui in zip(floats, u):
         out[i] = args[i] + eps * ui
     return out
-
-
-def _unflatten(v: np.ndarray, like):
-    parts = like if isinstance(like, tuple) else (like,)
-    out, k = [], 0
-    for p in parts:
-        n = int(np.size(p))
-        out.append(v[k:k + n].reshape(np.shape(p)) if np.ndim(p) else float(v[k]))
-        k += n
-    return tuple(out) if isinstance(like, tuple) else out[0]
 
 
 def reference(fn, program: Program, tol: Tolerances = TOL) -> Reference:
