@@ -66,6 +66,14 @@ class Stale(Unbound):
     hint = "take a copy ({name} = ....copy()) or index the array again after the write"
 
 
+class Untracked(Stale):
+    """A name bound to an array that a loop wrote into in some iterations and then replaced by
+    another array: which iterations' writes it holds is not tracked."""
+
+    hint = ("make a copy before the loop ({name} = {name}.copy()), so that the loop writes "
+            "into an array of its own")
+
+
 class MaybeWritten(Stale):
     """A name bound to an array that a write through another name may or may not have changed
     (the other name is one of several arrays, depending on the path taken)."""
@@ -1056,7 +1064,7 @@ class Lowerer:
                 self.env[n] = vals[0] if size is None else TupleV(tuple(vals))
                 k += 1 if size is None else size
             for n, m in aliases.items():
-                self.env[n] = self.env[m] if n not in lost else Unbound(
+                self.env[n] = self.env[m] if n not in lost else Untracked(
                     f"the loop at line {self.loc(node).line} writes into it through "
                     f"'{lost[n]}' and then rebinds '{lost[n]}' to another array")
             for i, o in zip(uniq, outs):
@@ -1065,7 +1073,7 @@ class Lowerer:
                 end = callers_end.get((id(lw), n))
                 if end is not carry_params[j] and end is not yields[j]:
                     # written in some iteration, then the carry became another array
-                    lw.env[n] = end if isinstance(end, Stale) else Stale(
+                    lw.env[n] = end if isinstance(end, Stale) else Untracked(
                         f"the loop at line {self.loc(node).line} writes into it and then "
                         "makes the name it wrote through another array; srcad cannot tell "
                         "which iterations' writes reached it")
