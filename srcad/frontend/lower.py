@@ -143,7 +143,7 @@ def lower_function(pyfn, arg_types: list[Type], arg_names: list[str] | None = No
             final = lw.env.get(ARG + n, p)
             if isinstance(final, Unbound):
                 raise UnsupportedSyntaxError(
-                    f"srcad cannot tell what the caller's array '{n}' holds when "
+                    f"srcad cannot tell what the array passed as '{n}' holds when "
                     f"{info.name} returns: {final.reason}", info.loc(info.tree),
                     f"copy it before writing into it ({n} = {n}.copy()), or call a "
                     "derivative (grad, jvp, vjp), which never writes into its arguments")
@@ -272,7 +272,7 @@ class Lowerer:
                     f"taken: a branch, a loop that may run no iteration, or what an earlier "
                     f"iteration left), and line {line} "
                     f"wrote into '{written}'; srcad cannot tell whether that write changed "
-                    + (f"the caller's array '{n[len(ARG):]}'" if n.startswith(ARG) else f"'{n}'"))
+                    + (f"the array passed as '{n[len(ARG):]}'" if n.startswith(ARG) else f"'{n}'"))
             return v
         for lw in self.chain():
             for n, v in list(lw.env.items()):
